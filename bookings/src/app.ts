@@ -1,0 +1,20 @@
+import { createPeerClient, database, indexRoute, type ServiceDefinition } from '@cinema/kit'
+import { BookingRules } from './booking-rules.js'
+import type { BookingsConfig } from './config.js'
+import { bookingMigrations, bookingRepository } from './repository.js'
+import { bookingRoutes } from './routes/bookings.js'
+
+export const bookingsService: ServiceDefinition<BookingsConfig> = {
+  name: 'bookings',
+  openapi: { title: 'Cinema bookings', description: 'Who booked which movie on which date.' },
+  app: async (fastify, { config }) => {
+    await fastify.register(database, { service: 'bookings', config, migrations: bookingMigrations(config.SEED_FILE) })
+    await fastify.register(bookingRepository)
+    const rules = new BookingRules(
+      createPeerClient(fastify, config, 'users', config.USERS_URL),
+      createPeerClient(fastify, config, 'showtimes', config.SHOWTIMES_URL),
+    )
+    await fastify.register(indexRoute, { subresources: { bookings: '/bookings', booking: '/bookings/<username>' } })
+    await fastify.register(bookingRoutes, { rules })
+  },
+}

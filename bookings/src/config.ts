@@ -1,0 +1,17 @@
+import { fileURLToPath } from 'node:url'
+import { databaseSettings, loadConfig, PeerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { type Static, Type } from 'typebox'
+
+export const BookingsConfig = serviceConfigSchema(5003, {
+  ...databaseSettings('bookings', fileURLToPath(new URL('../../.data/bookings', import.meta.url))),
+  SEED_FILE: Type.String({
+    default: fileURLToPath(new URL('../../data/bookings.json', import.meta.url)),
+    description: 'bookings loaded into an empty database on first start',
+  }),
+  USERS_URL: peerUrl('users', 5000),
+  SHOWTIMES_URL: peerUrl('showtimes', 5002),
+  ...PeerSettings,
+})
+export type BookingsConfig = Static<typeof BookingsConfig>
+
+export const loadBookingsConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(BookingsConfig, env)

@@ -1,0 +1,90 @@
+import { fileURLToPath } from 'node:url'
+import { contracts, type Migration, type Queryable, readDataFile, seedMigration, sqlMigrations } from '@cinema/kit'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
+
+export const AllBookings = Type.Record(contracts.Username, contracts.UserBookings, {
+  description: 'every user’s bookings, keyed by username',
+})
+type AllBookings = Record<string, contracts.UserBookings>
+
+interface BookingRow {
+  username: string
+  show_date: string
+  movie_id: string
+}
+
+function group(rows: BookingRow[]): AllBookings {
+  const byUser: AllBookings = {}
+  for (const row of rows) {
+    const dates = byUser[row.username] ?? {}
+    byUser[row.username] = dates
+    const movieIds = dates[row.show_date] ?? []
+    movieIds.push(row.movie_id)
+    dates[row.show_date] = movieIds
+  }
+  return byUser
+}
+
+/** Bookings in the bookings database. Rows come back in booking order. */
+export class BookingRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async all(): Promise<AllBookings> {
+    return group(await this.db.query<BookingRow>('SELECT username, show_date, movie_id FROM bookings ORDER BY id'))
+  }
+
+  /** The user's bookings, or undefined when they have none. */
+  async forUser(username: string): Promise<contracts.UserBookings | undefined> {
+    const rows = await this.db.query<BookingRow>(
+      'SELECT username, show_date, movie_id FROM bookings WHERE username = $1 ORDER BY id',
+      [username],
+    )
+    return group(rows)[username]
+  }
+
+  /** Books; false when that booking already existed. The unique constraint decides, not a prior read. */
+  async add(username: string, date: string, movieId: string): Promise<boolean> {
+    const inserted = await this.db.query(
+      `INSERT INTO bookings (username, show_date, movie_id) VALUES ($1, $2, $3)
+       ON CONFLICT ON CONSTRAINT bookings_once DO NOTHING RETURNING id`,
+      [username, date, movieId],
+    )
+    return inserted.length === 1
+  }
+
+  /** Cancels; false when there was no such booking. */
+  async remove(username: string, date: string, movieId: string): Promise<boolean> {
+    const deleted = await this.db.query(
+      'DELETE FROM bookings WHERE username = $1 AND show_date = $2 AND movie_id = $3 RETURNING id',
+      [username, date, movieId],
+    )
+    return deleted.length === 1
+  }
+}
+
+/** The schema migrations, then the one-time seed from the original data set. */
+export function bookingMigrations(seedFile: string): Migration[] {
+  return [
+    ...sqlMigrations(fileURLToPath(new URL('../migrations', import.meta.url))),
+    seedMigration('seed_original_bookings', 'bookings', ['username', 'show_date', 'movie_id'], () =>
+      Object.entries(readDataFile(seedFile, AllBookings)).flatMap(([username, dates]) =>
+        Object.entries(dates).flatMap(([date, movieIds]) => movieIds.map((movieId) => [username, date, movieId])),
+      ),
+    ),
+  ]
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    bookings: BookingRepository
+  }
+}
+
+export const bookingRepository = fp(
+  async (fastify: FastifyInstance) => {
+    fastify.decorate('bookings', new BookingRepository(fastify.db))
+  },
+  { name: 'booking-repository', dependencies: ['cinema-database'] },
+)

@@ -1,0 +1,98 @@
+import { contracts, ErrorResponse, HttpError } from '@cinema/kit'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { BookingRules } from '../booking-rules.js'
+import { AllBookings } from '../repository.js'
+
+const Booking = Type.Object({ username: contracts.Username, date: contracts.ShowDate, movie_id: contracts.MovieId })
+const BookingParams = Type.Object({
+  username: contracts.Username,
+  date: contracts.ShowDate,
+  movieId: contracts.MovieId,
+})
+
+export const bookingRoutes: FastifyPluginAsyncTypebox<{ rules: BookingRules }> = async (fastify, { rules }) => {
+  fastify.get(
+    '/bookings',
+    {
+      schema: {
+        operationId: 'listBookings',
+        tags: ['bookings'],
+        summary: 'Every user’s bookings, keyed by username',
+        response: { 200: AllBookings, 503: ErrorResponse },
+      },
+    },
+    async () => fastify.bookings.all(),
+  )
+
+  fastify.get(
+    '/bookings/:username',
+    {
+      schema: {
+        operationId: 'getUserBookings',
+        tags: ['bookings'],
+        summary: 'One user’s bookings: movie ids keyed by date',
+        params: Type.Object({ username: contracts.Username }),
+        response: { 200: contracts.UserBookings, 404: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const bookings = await fastify.bookings.forUser(request.params.username)
+      if (!bookings) throw new HttpError(404, `no bookings for ${request.params.username}`)
+      return bookings
+    },
+  )
+
+  fastify.put(
+    '/bookings/:username/:date/:movieId',
+    {
+      schema: {
+        operationId: 'book',
+        tags: ['bookings'],
+        summary: 'Book a movie on a date for a user (idempotent)',
+        description: '201 when the booking is new, 200 when it already existed. Any body is ignored.',
+        params: BookingParams,
+        response: {
+          200: Booking,
+          201: Booking,
+          400: ErrorResponse,
+          404: ErrorResponse,
+          422: ErrorResponse,
+          503: ErrorResponse,
+          504: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { username, date, movieId } = request.params
+      await rules.assertBookable(username, date, movieId, request.id)
+      const created = await fastify.bookings.add(username, date, movieId)
+      if (created) reply.header('location', `/bookings/${encodeURIComponent(username)}`)
+      return reply.code(created ? 201 : 200).send({ username, date, movie_id: movieId })
+    },
+  )
+
+  fastify.delete(
+    '/bookings/:username/:date/:movieId',
+    {
+      schema: {
+        operationId: 'cancelBooking',
+        tags: ['bookings'],
+        summary: 'Cancel a booking',
+        params: BookingParams,
+        response: {
+          204: Type.Null({ description: 'cancelled' }),
+          400: ErrorResponse,
+          404: ErrorResponse,
+          503: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { username, date, movieId } = request.params
+      const removed = await fastify.bookings.remove(username, date, movieId)
+      if (!removed) throw new HttpError(404, `${username} has no booking of ${movieId} on ${date}`)
+      return reply.code(204).send(null)
+    },
+  )
+}

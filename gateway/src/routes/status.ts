@@ -1,0 +1,79 @@
+import { createPeerClient } from '@cinema/kit'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { GatewayConfig, Upstream } from '../config.js'
+
+const ServiceStatus = Type.Object({
+  name: Type.String(),
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  latencyMs: Type.Number({ description: 'round trip of the service’s /readyz from the gateway' }),
+  detail: Type.String({ description: '"ready", or why the service is down' }),
+})
+
+const Status = Type.Object({
+  services: Type.Array(ServiceStatus),
+  checkedAt: Type.String({ format: 'date-time' }),
+})
+
+/** `GET /status`: readiness and response time of every service, as the gateway sees them. */
+export const statusRoutes: FastifyPluginAsyncTypebox<{
+  upstreams: readonly Upstream[]
+  config: GatewayConfig
+}> = async (fastify, { upstreams, config }) => {
+  const probes = upstreams.map((upstream) => ({
+    name: upstream.name,
+    client: createPeerClient(
+      fastify,
+      {
+        PEER_CONNECT_TIMEOUT_MS: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+        PEER_TIMEOUT_MS: 2_000,
+        PEER_CONNECTIONS: 1,
+        // Status must report every probe's real answer, so the breaker never holds calls back.
+        PEER_BREAKER_FAILURES: Number.MAX_SAFE_INTEGER,
+        PEER_BREAKER_COOLDOWN_MS: 1,
+      },
+      upstream.name,
+      upstream.url,
+    ),
+  }))
+
+  fastify.get(
+    '/status',
+    {
+      config: { observe: false },
+      schema: {
+        operationId: 'getStatus',
+        tags: ['operations'],
+        summary: 'Whether each service is up, and how fast it answers',
+        response: { 200: Status },
+      },
+    },
+    async (request) => {
+      const services = await Promise.all(
+        probes.map(async ({ name, client }) => {
+          const started = performance.now()
+          try {
+            const response = await client.request({ path: '/readyz', requestId: request.id })
+            const latencyMs = Math.round((performance.now() - started) * 10) / 10
+            const up = response.statusCode === 200
+            return {
+              name,
+              status: up ? ('up' as const) : ('down' as const),
+              latencyMs,
+              detail: up ? 'ready' : `answered ${response.statusCode}`,
+            }
+          } catch (error) {
+            const latencyMs = Math.round((performance.now() - started) * 10) / 10
+            return {
+              name,
+              status: 'down' as const,
+              latencyMs,
+              detail: error instanceof Error ? error.message : String(error),
+            }
+          }
+        }),
+      )
+      return { services, checkedAt: new Date().toISOString() }
+    },
+  )
+}

@@ -1,0 +1,60 @@
+import { type Static, type TObject, type TProperties, Type } from 'typebox'
+import { Value } from 'typebox/value'
+
+export const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+  { default: 'info' },
+)
+
+/** Settings every service and the gateway read from the environment. */
+export function serviceConfigSchema<Extra extends TProperties>(defaultPort: number, extra: Extra) {
+  return Type.Object({
+    HOST: Type.String({ default: '127.0.0.1', description: 'interface to listen on' }),
+    PORT: Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort }),
+    LOG_LEVEL: LogLevel,
+    SHUTDOWN_GRACE_MS: Type.Integer({
+      minimum: 0,
+      default: 10_000,
+      description: 'how long in-flight requests may take to finish after SIGTERM',
+    }),
+    ...extra,
+  })
+}
+
+export interface BaseConfig {
+  HOST: string
+  PORT: number
+  LOG_LEVEL: string
+  SHUTDOWN_GRACE_MS: number
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Reads the schema's variables from `env`, applies defaults, converts strings to the declared
+ * types and rejects anything invalid with one message naming every bad variable.
+ */
+export function loadConfig<Schema extends TObject>(
+  schema: Schema,
+  env: NodeJS.ProcessEnv = process.env,
+): Static<Schema> {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const value = Value.Convert(schema, Value.Default(schema, raw))
+  if (Value.Check(schema, value)) return value as Static<Schema>
+  const problems = Value.Errors(schema, value).map((error) => {
+    const name = error.instancePath.replace(/^\//, '') || describeMissing(error.params)
+    return `${name} ${error.message}`
+  })
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
+}
+
+function describeMissing(params: object): string {
+  const required = (params as { requiredProperties?: string[] }).requiredProperties
+  return required ? required.join(', ') : 'config'
+}

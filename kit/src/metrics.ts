@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Type } from 'typebox'
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+/** Outcome of one call to a peer service or upstream, as counted in `peer_request_duration_seconds`. */
+export type PeerOutcome = 'success' | 'client_error' | 'server_error' | 'timeout' | 'unavailable' | 'circuit_open'
+
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Duration of HTTP requests answered by this process',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    peerRequestDuration: new Histogram({
+      name: 'peer_request_duration_seconds',
+      help: 'Duration of calls to peer services, by outcome',
+      labelNames: ['peer', 'method', 'outcome'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics
+  }
+}
+
+/** RED metrics for every route but probes and /metrics itself, served at `GET /metrics`. */
+export const metrics = fp(
+  async (fastify: FastifyInstance) => {
+    const instruments = createMetrics()
+    fastify.decorate('metrics', instruments)
+
+    fastify.addHook('onResponse', async (request, reply) => {
+      if (request.routeOptions.config.observe === false) return
+      instruments.httpRequestDuration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
+        reply.elapsedTime / 1000,
+      )
+    })
+
+    fastify.get(
+      '/metrics',
+      {
+        config: { observe: false },
+        schema: {
+          operationId: 'getMetrics',
+          tags: ['operations'],
+          summary: 'Prometheus metrics',
+          response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
+        },
+      },
+      async (_request, reply) => {
+        reply.type(instruments.registry.contentType)
+        return instruments.registry.metrics()
+      },
+    )
+  },
+  { name: 'cinema-metrics' },
+)

@@ -1,0 +1,31 @@
+import swagger from '@fastify/swagger'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
+
+export interface OpenApiOptions {
+  title: string
+  description: string
+  version?: string
+}
+
+/** The service's OpenAPI 3 document, generated from its route schemas, at `GET /openapi.json`. */
+export const openapi = fp(
+  async (fastify: FastifyInstance, options: OpenApiOptions) => {
+    await fastify.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: options.title, description: options.description, version: options.version ?? '1.0.0' },
+      },
+    })
+    fastify.get(
+      '/openapi.json',
+      {
+        config: { observe: false },
+        schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } },
+      },
+      async () => fastify.swagger(),
+    )
+  },
+  { name: 'cinema-openapi' },
+)

@@ -1,0 +1,200 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Pool } from 'undici'
+import { HttpError } from './errors.js'
+import { REQUEST_ID_HEADER } from './logging.js'
+import type { Metrics, PeerOutcome } from './metrics.js'
+
+export interface PeerOptions {
+  /** The peer's name as users should read it: "movies", "bookings"… */
+  name: string
+  baseUrl: string
+  connectTimeoutMs: number
+  /** Longest wait for the peer's answer, headers and body each. */
+  responseTimeoutMs: number
+  /** Keep-alive connections kept open to the peer. */
+  connections: number
+  /** Consecutive failures that open the circuit, and how long it stays open before one probe call. */
+  breaker: { failureThreshold: number; cooldownMs: number }
+  metrics: Metrics
+}
+
+export interface PeerRequest {
+  method?: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
+  path: string
+  body?: unknown
+  /** The id of the request being served, passed on so every log line of one request shares it. */
+  requestId?: string
+}
+
+export interface PeerResponse {
+  statusCode: number
+  body: unknown
+}
+
+// Errors that mean the request never reached a live peer: safe to retry and to call "unavailable".
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+])
+const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE'])
+const RETRY_BACKOFF_MS = { min: 20, max: 120 }
+
+function errorCode(error: unknown): string | undefined {
+  const { code, cause } = error as { code?: string; cause?: { code?: string } }
+  return cause?.code ?? code
+}
+
+/**
+ * Fails fast while a peer keeps failing: after `failureThreshold` failures in a row the circuit
+ * opens; after `cooldownMs` one call is let through as a probe, and its outcome closes or reopens it.
+ */
+export class CircuitBreaker {
+  #failures = 0
+  #openUntil = 0
+  #probing = false
+
+  constructor(private readonly options: PeerOptions['breaker']) {}
+
+  get state(): 'closed' | 'open' | 'half-open' {
+    if (this.#failures < this.options.failureThreshold) return 'closed'
+    return Date.now() < this.#openUntil ? 'open' : 'half-open'
+  }
+
+  /** Whether a call may go out now; in half-open state only one probe at a time. */
+  tryAcquire(): boolean {
+    const state = this.state
+    if (state === 'closed') return true
+    if (state === 'open' || this.#probing) return false
+    this.#probing = true
+    return true
+  }
+
+  succeeded(): void {
+    this.#failures = 0
+    this.#probing = false
+  }
+
+  failed(): void {
+    this.#failures += 1
+    this.#probing = false
+    if (this.#failures >= this.options.failureThreshold) this.#openUntil = Date.now() + this.options.cooldownMs
+  }
+}
+
+/** HTTP client for one peer service: keep-alive pool, bounded timeouts, one retry, circuit breaker. */
+export class PeerClient {
+  readonly name: string
+  readonly #pool: Pool
+  readonly #breaker: CircuitBreaker
+
+  constructor(private readonly options: PeerOptions) {
+    this.name = options.name
+    this.#pool = new Pool(options.baseUrl, {
+      connections: options.connections,
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.responseTimeoutMs,
+      bodyTimeout: options.responseTimeoutMs,
+    })
+    this.#breaker = new CircuitBreaker(options.breaker)
+  }
+
+  get circuit(): CircuitBreaker['state'] {
+    return this.#breaker.state
+  }
+
+  /**
+   * Sends one request. 2xx–4xx answers are returned for the caller to interpret; everything
+   * else becomes an HttpError naming the peer: 503 unavailable (down, failing, circuit open)
+   * or 504 (too slow).
+   */
+  async request(request: PeerRequest): Promise<PeerResponse> {
+    const method = request.method ?? 'GET'
+    if (!this.#breaker.tryAcquire()) {
+      this.#observe(method, 'circuit_open', 0)
+      throw new HttpError(503, `${this.name} service is unavailable (failing; calls paused briefly)`, { expose: true })
+    }
+    const started = performance.now()
+    try {
+      const response = await this.#send(method, request)
+      const outcome: PeerOutcome =
+        response.statusCode >= 500 ? 'server_error' : response.statusCode >= 400 ? 'client_error' : 'success'
+      this.#observe(method, outcome, performance.now() - started)
+      if (response.statusCode >= 500) {
+        this.#breaker.failed()
+        throw new HttpError(503, `${this.name} service is unavailable (it answered ${response.statusCode})`, {
+          expose: true,
+        })
+      }
+      this.#breaker.succeeded()
+      return response
+    } catch (error) {
+      if (error instanceof HttpError) throw error
+      const code = errorCode(error)
+      const timedOut = code !== undefined && TIMEOUTS.has(code)
+      this.#observe(method, timedOut ? 'timeout' : 'unavailable', performance.now() - started)
+      this.#breaker.failed()
+      if (timedOut) {
+        throw new HttpError(504, `${this.name} service did not answer within ${this.options.responseTimeoutMs} ms`, {
+          cause: error,
+          expose: true,
+        })
+      }
+      throw new HttpError(503, `${this.name} service is unavailable`, { cause: error, expose: true })
+    }
+  }
+
+  /** GET a JSON document; `undefined` when the peer answers 404. */
+  async getJson<T>(path: string, requestId?: string): Promise<T | undefined> {
+    const response = await this.request({ path, requestId })
+    if (response.statusCode === 404) return undefined
+    if (response.statusCode >= 400) {
+      throw new HttpError(502, `${this.name} service refused ${path} (${response.statusCode})`, { expose: true })
+    }
+    return response.body as T
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close()
+  }
+
+  async #send(method: string, request: PeerRequest, attempt = 1): Promise<PeerResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (request.requestId) headers[REQUEST_ID_HEADER] = request.requestId
+    let body: string | undefined
+    if (request.body !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(request.body)
+    }
+    try {
+      const response = await this.#pool.request({ method: method as 'GET', path: request.path, headers, body })
+      const text = await response.body.text()
+      return { statusCode: response.statusCode, body: text ? parseJson(text) : undefined }
+    } catch (error) {
+      const code = errorCode(error)
+      if (attempt === 1 && IDEMPOTENT.has(method) && code !== undefined && CONNECT_FAILURES.has(code)) {
+        await sleep(RETRY_BACKOFF_MS.min + Math.random() * (RETRY_BACKOFF_MS.max - RETRY_BACKOFF_MS.min))
+        return this.#send(method, request, attempt + 1)
+      }
+      throw error
+    }
+  }
+
+  #observe(method: string, outcome: PeerOutcome, elapsedMs: number): void {
+    this.options.metrics.peerRequestDuration.observe({ peer: this.name, method, outcome }, elapsedMs / 1000)
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import { Type } from 'typebox'
+import { PeerClient } from './peer.js'
+
+/** Environment settings shared by every service that calls peers. */
+export const PeerSettings = {
+  PEER_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 1_000, description: 'connect timeout to a peer' }),
+  PEER_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 3_000, description: 'longest wait for a peer to answer' }),
+  PEER_CONNECTIONS: Type.Integer({ minimum: 1, default: 64, description: 'keep-alive connections per peer' }),
+  PEER_BREAKER_FAILURES: Type.Integer({ minimum: 1, default: 5, description: 'failures in a row that pause calls' }),
+  PEER_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'pause before probing again' }),
+}
+
+export interface PeerSettingsConfig {
+  PEER_CONNECT_TIMEOUT_MS: number
+  PEER_TIMEOUT_MS: number
+  PEER_CONNECTIONS: number
+  PEER_BREAKER_FAILURES: number
+  PEER_BREAKER_COOLDOWN_MS: number
+}
+
+/** A base-URL setting for one peer, defaulting to its local port. */
+export function peerUrl(name: string, port: number) {
+  return Type.String({ default: `http://127.0.0.1:${port}`, description: `base URL of the ${name} service` })
+}
+
+/** A client for one peer, closed with the app. */
+export function createPeerClient(fastify: FastifyInstance, config: PeerSettingsConfig, name: string, baseUrl: string) {
+  const client = new PeerClient({
+    name,
+    baseUrl,
+    connectTimeoutMs: config.PEER_CONNECT_TIMEOUT_MS,
+    responseTimeoutMs: config.PEER_TIMEOUT_MS,
+    connections: config.PEER_CONNECTIONS,
+    breaker: { failureThreshold: config.PEER_BREAKER_FAILURES, cooldownMs: config.PEER_BREAKER_COOLDOWN_MS },
+    metrics: fastify.metrics,
+  })
+  fastify.addHook('onClose', async () => client.close())
+  return client
+}

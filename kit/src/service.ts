@@ -1,0 +1,95 @@
+import {
+  type FastifyPluginAsyncTypebox,
+  type TypeBoxTypeProvider,
+  TypeBoxValidatorCompiler,
+} from '@fastify/type-provider-typebox'
+import closeWithGrace from 'close-with-grace'
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import type { BaseConfig } from './config.js'
+import { ConfigError } from './config.js'
+import { describeValidationErrors, errorHandling } from './errors.js'
+import { health } from './health.js'
+import { loggerOptions, requestIdFrom, requestLogging } from './logging.js'
+import { metrics } from './metrics.js'
+import { type OpenApiOptions, openapi } from './openapi.js'
+
+export interface ServiceDefinition<Config extends BaseConfig> {
+  /** Short name used in logs and error messages: "movies", "gateway"… */
+  name: string
+  openapi: OpenApiOptions
+  /** The service itself: its app plugins, then its routes. */
+  app: FastifyPluginAsyncTypebox<{ config: Config }>
+  /** Extra Fastify server options, e.g. a body limit. */
+  serverOptions?: Partial<FastifyServerOptions>
+}
+
+/**
+ * Builds a service without listening (tests call this and use `inject`): the shared plugins
+ * every service has (errors, request ids and logs, metrics, probes, OpenAPI), then its own app.
+ */
+export async function buildService<Config extends BaseConfig>(
+  definition: ServiceDefinition<Config>,
+  config: Config,
+): Promise<FastifyInstance> {
+  const fastify = Fastify({
+    logger: loggerOptions(definition.name, config.LOG_LEVEL),
+    genReqId: requestIdFrom,
+    requestIdHeader: false,
+    // One access-log line per request comes from requestLogging instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    schemaErrorFormatter: describeValidationErrors,
+    ...definition.serverOptions,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
+
+  await fastify.register(errorHandling)
+  await fastify.register(requestLogging)
+  await fastify.register(metrics)
+  await fastify.register(health)
+  await fastify.register(openapi, definition.openapi)
+  await fastify.register(definition.app, { config })
+  return fastify
+}
+
+function describeStartupError(name: string, config: BaseConfig, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'EADDRINUSE') return `${name}: port ${config.PORT} is already in use; stop what holds it or set PORT`
+  if (code === 'EACCES') return `${name}: not allowed to listen on ${config.HOST}:${config.PORT}`
+  if (code === 'EADDRNOTAVAIL') return `${name}: cannot listen on ${config.HOST}, no such address here`
+  return `${name}: failed to start: ${error instanceof Error ? error.message : String(error)}`
+}
+
+/**
+ * Runs a service as a process: load config, build, listen, and on SIGTERM/SIGINT stop taking
+ * work (`/readyz` turns 503), let requests in flight finish, close pools, exit 0 within the grace period.
+ * Start-up failures print one line and exit 1.
+ */
+export async function runService<Config extends BaseConfig>(
+  definition: ServiceDefinition<Config>,
+  loadServiceConfig: () => Config,
+): Promise<void> {
+  let config: Config
+  try {
+    config = loadServiceConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${definition.name}: ${error.message}\n`)
+    process.exit(1)
+  }
+
+  let app: FastifyInstance
+  try {
+    app = await buildService(definition, config)
+    await app.listen({ host: config.HOST, port: config.PORT })
+  } catch (error) {
+    process.stderr.write(`${describeStartupError(definition.name, config, error)}\n`)
+    process.exit(1)
+  }
+
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, logger: false }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an unexpected error')
+    else app.log.info({ signal }, 'shutting down: finishing requests in flight')
+    await app.close()
+    app.log.info('stopped')
+  })
+}

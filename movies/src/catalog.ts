@@ -1,0 +1,29 @@
+import { contracts, readDataFile } from '@cinema/kit'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** The read-only movie catalog, loaded once from its data file. */
+export class MovieCatalog {
+  constructor(private readonly movies: contracts.MovieCollection) {}
+
+  all(): contracts.MovieCollection {
+    return this.movies
+  }
+
+  byId(id: string): contracts.Movie | undefined {
+    return Object.hasOwn(this.movies, id) ? this.movies[id] : undefined
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    movies: MovieCatalog
+  }
+}
+
+export const movieCatalog = fp(
+  async (fastify: FastifyInstance, options: { file: string }) => {
+    fastify.decorate('movies', new MovieCatalog(readDataFile(options.file, contracts.MovieCollection)))
+  },
+  { name: 'movie-catalog' },
+)

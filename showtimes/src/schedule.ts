@@ -1,0 +1,29 @@
+import { contracts, readDataFile } from '@cinema/kit'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+/** The read-only schedule of which movies play on which date, loaded once from its data file. */
+export class Schedule {
+  constructor(private readonly schedule: contracts.Schedule) {}
+
+  all(): contracts.Schedule {
+    return this.schedule
+  }
+
+  moviesOn(date: string): string[] | undefined {
+    return Object.hasOwn(this.schedule, date) ? this.schedule[date] : undefined
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    schedule: Schedule
+  }
+}
+
+export const schedule = fp(
+  async (fastify: FastifyInstance, options: { file: string }) => {
+    fastify.decorate('schedule', new Schedule(readDataFile(options.file, contracts.Schedule)))
+  },
+  { name: 'showtime-schedule' },
+)

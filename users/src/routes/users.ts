@@ -1,0 +1,117 @@
+import { contracts, ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { User, UserCollection, UserId } from '../repository.js'
+
+const UsernameParams = Type.Object({ username: contracts.Username })
+const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name shown for the user' })
+
+function nonBlank(name: string): string {
+  const trimmed = name.trim()
+  if (!trimmed) throw new HttpError(400, 'body/name must not be blank')
+  return trimmed
+}
+
+export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = async (fastify, { bookings }) => {
+  fastify.get(
+    '/users',
+    {
+      schema: {
+        operationId: 'listUsers',
+        tags: ['users'],
+        summary: 'Every user, keyed by username',
+        response: { 200: UserCollection, 503: ErrorResponse },
+      },
+    },
+    async () => fastify.users.all(),
+  )
+
+  fastify.get(
+    '/users/:username',
+    {
+      schema: {
+        operationId: 'getUser',
+        tags: ['users'],
+        summary: 'One user',
+        params: UsernameParams,
+        response: { 200: User, 404: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const user = await fastify.users.byId(request.params.username)
+      if (!user) throw new HttpError(404, `user ${request.params.username} not found`)
+      return user
+    },
+  )
+
+  fastify.post(
+    '/users',
+    {
+      schema: {
+        operationId: 'createUser',
+        tags: ['users'],
+        summary: 'Create a user (last_active is set to now)',
+        body: Type.Object({ id: UserId, name: Name }, { additionalProperties: false }),
+        response: { 201: User, 400: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.body
+      const user = await fastify.users.create(id, nonBlank(request.body.name))
+      if (!user) throw new HttpError(409, `user id ${id} is already taken`)
+      return reply.code(201).header('location', `/users/${id}`).send(user)
+    },
+  )
+
+  fastify.patch(
+    '/users/:username',
+    {
+      schema: {
+        operationId: 'renameUser',
+        tags: ['users'],
+        summary: 'Rename a user',
+        params: UsernameParams,
+        body: Type.Object({ name: Name }, { additionalProperties: false }),
+        response: { 200: User, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const user = await fastify.users.rename(request.params.username, nonBlank(request.body.name))
+      if (!user) throw new HttpError(404, `user ${request.params.username} not found`)
+      return user
+    },
+  )
+
+  fastify.delete(
+    '/users/:username',
+    {
+      schema: {
+        operationId: 'deleteUser',
+        tags: ['users'],
+        summary: 'Delete a user who has no bookings',
+        params: UsernameParams,
+        response: {
+          204: Type.Null({ description: 'deleted' }),
+          404: ErrorResponse,
+          409: ErrorResponse,
+          503: ErrorResponse,
+          504: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { username } = request.params
+      if (!(await fastify.users.byId(username))) throw new HttpError(404, `user ${username} not found`)
+      const booked = await bookings.getJson<contracts.UserBookings>(
+        `/bookings/${encodeURIComponent(username)}`,
+        request.id,
+      )
+      if (booked) {
+        const count = Object.values(booked).flat().length
+        throw new HttpError(409, `${username} still has ${count} booking${count === 1 ? '' : 's'}; cancel them first`)
+      }
+      await fastify.users.remove(username)
+      return reply.code(204).send(null)
+    },
+  )
+}
