@@ -1,9 +1,10 @@
 // @ts-check
 // The processes `npm start` runs, in one place for the launcher, `npm run stop` and the tests.
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
-export const PID_DIR = fileURLToPath(new URL('../.data/run', import.meta.url))
+export const PID_DIR = join(ROOT, '.data', 'run')
 
 /**
  * @typedef {object} Service
@@ -13,20 +14,43 @@ export const PID_DIR = fileURLToPath(new URL('../.data/run', import.meta.url))
  * @property {string} url
  * @property {string} readyUrl
  * @property {number} colour  ANSI colour of its log prefix
- * @property {Record<string, string>} env
+ * @property {Record<string, string>} env  what it is told about its port, peers and data
  */
 
-/** @param {string} name @param {number} port @param {number} colour @param {string} [entry] @returns {Service} */
-function service(name, port, colour, entry = `${name}/dist/server.js`) {
-  const url = `http://127.0.0.1:${port}`
-  return { name, entry, port, url, readyUrl: `${url}/readyz`, colour, env: {} }
+const BASE_PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080 }
+const COLOURS = { users: 36, movies: 33, showtimes: 35, bookings: 32, gateway: 34 }
+/** @type {Record<keyof BASE_PORTS, (keyof BASE_PORTS)[]>} */
+const PEERS = {
+  users: ['movies', 'showtimes', 'bookings'],
+  movies: [],
+  showtimes: [],
+  bookings: ['users', 'showtimes'],
+  gateway: ['users', 'movies', 'showtimes', 'bookings'],
 }
+const OWNS_DATABASE = new Set(['users', 'bookings'])
 
-/** @type {Service[]} */
-export const SERVICES = [
-  service('users', 5000, 36),
-  service('movies', 5001, 33),
-  service('showtimes', 5002, 35),
-  service('bookings', 5003, 32),
-  service('gateway', 8080, 34),
-]
+/**
+ * The whole system on the original ports, or shifted by `portOffset` (tests run several systems
+ * side by side); databases under `dataDir` (default: each service's own `.data/<service>`).
+ * @param {{ portOffset?: number, dataDir?: string }} [options]
+ * @returns {Service[]}
+ */
+export function systemServices({ portOffset = 0, dataDir } = {}) {
+  /** @param {keyof BASE_PORTS} name */
+  const urlOf = (name) => `http://127.0.0.1:${BASE_PORTS[name] + portOffset}`
+  return /** @type {(keyof BASE_PORTS)[]} */ (Object.keys(BASE_PORTS)).map((name) => {
+    /** @type {Record<string, string>} */
+    const env = { PORT: String(BASE_PORTS[name] + portOffset) }
+    for (const peer of PEERS[name]) env[`${peer.toUpperCase()}_URL`] = urlOf(peer)
+    if (dataDir && OWNS_DATABASE.has(name)) env.DATA_DIR = dataDir === 'memory://' ? dataDir : join(dataDir, name)
+    return {
+      name,
+      entry: `${name}/dist/server.js`,
+      port: BASE_PORTS[name] + portOffset,
+      url: urlOf(name),
+      readyUrl: `${urlOf(name)}/readyz`,
+      colour: COLOURS[name],
+      env,
+    }
+  })
+}

@@ -7,11 +7,16 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { formatLogLine } from './log-format.mjs'
-import { PID_DIR, ROOT, SERVICES } from './services.mjs'
+import { PID_DIR, ROOT, systemServices } from './services.mjs'
 
 const STOP_TIMEOUT_MS = 15_000
 const READY_TIMEOUT_MS = 60_000
 
+// CINEMA_PORT_OFFSET and CINEMA_DATA_DIR let a second system run beside the first (tests do).
+const SERVICES = systemServices({
+  portOffset: Number(process.env.CINEMA_PORT_OFFSET ?? 0),
+  dataDir: process.env.CINEMA_DATA_DIR || undefined,
+})
 const requested = process.argv.slice(2)
 const unknown = requested.filter((name) => !SERVICES.some((service) => service.name === name))
 if (unknown.length > 0) {
