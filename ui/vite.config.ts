@@ -1,0 +1,20 @@
+import preact from '@preact/preset-vite'
+import { defineConfig } from 'vite'
+
+// `npm run dev -w ui` serves the app with hot reload and sends /api/ to a gateway on this machine.
+const gatewayUrl = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'
+
+export default defineConfig({
+  plugins: [preact()],
+  build: {
+    // server/ compiles into dist/ beside this; nginx and the local server serve dist/public.
+    outDir: 'dist/public',
+    emptyOutDir: true,
+    // The CSP allows only files from our origin: no data: URLs, no inline scripts.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+  },
+  server: {
+    proxy: { '/api': { target: gatewayUrl, rewrite: (path) => path.replace(/^\/api/, '') } },
+  },
+})
