@@ -17,8 +17,8 @@ export const PID_DIR = join(ROOT, '.data', 'run')
  * @property {Record<string, string>} env  what it is told about its port, peers and data
  */
 
-const BASE_PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080 }
-const COLOURS = { users: 36, movies: 33, showtimes: 35, bookings: 32, gateway: 34 }
+const BASE_PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080, ui: 5004 }
+const COLOURS = { users: 36, movies: 33, showtimes: 35, bookings: 32, gateway: 34, ui: 91 }
 /** @type {Record<keyof BASE_PORTS, (keyof BASE_PORTS)[]>} */
 const PEERS = {
   users: ['movies', 'showtimes', 'bookings'],
@@ -26,6 +26,7 @@ const PEERS = {
   showtimes: [],
   bookings: ['users', 'showtimes'],
   gateway: ['users', 'movies', 'showtimes', 'bookings'],
+  ui: ['gateway'],
 }
 const OWNS_DATABASE = new Set(['users', 'bookings'])
 

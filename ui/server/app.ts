@@ -1,0 +1,64 @@
+import { readdirSync } from 'node:fs'
+import { errorBody, type ServiceDefinition } from '@cinema/kit'
+import proxy from '@fastify/http-proxy'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+import type { UiConfig } from './config.js'
+import { HASHED_ASSET_CACHING, PAGE_CACHE_CONTROL, SECURITY_HEADERS } from './headers.js'
+
+/** `/api/…` goes to the gateway without the `/api` prefix, as nginx forwards it in the container. */
+async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayUrl: string }) {
+  await fastify.register(proxy, {
+    upstream: gatewayUrl,
+    prefix: '/api',
+    rewritePrefix: '/',
+    disableRequestLogging: true,
+    replyOptions: {
+      onError: (reply, { error }) => {
+        reply.request.log.warn({ cause: String(error.cause ?? error.message) }, 'gateway is unavailable')
+        reply.code(502).send(errorBody(502, 'gateway is unavailable'))
+      },
+    },
+  })
+}
+
+function builtFilesIn(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+  } catch (error) {
+    throw new Error(`no web app in ${root}: build it first with \`npm run build -w ui\``, { cause: error })
+  }
+}
+
+/**
+ * The built web app: hashed assets cached for good, any other existing file as is, and every other
+ * path answered with index.html so that page URLs (`/movies`, `/bookings/x`) survive a reload.
+ */
+async function webApp(fastify: FastifyInstance, { root }: { root: string }) {
+  const topLevelFiles = new Set(builtFilesIn(root))
+  await fastify.register(fastifyStatic, { root, serve: false })
+
+  fastify.get<{ Params: { '*': string } }>('/assets/*', (request, reply) =>
+    reply.sendFile(`assets/${request.params['*']}`, HASHED_ASSET_CACHING),
+  )
+  fastify.get<{ Params: { '*': string } }>('/*', (request, reply) => {
+    const file = request.params['*']
+    return reply
+      .header('cache-control', PAGE_CACHE_CONTROL)
+      .sendFile(topLevelFiles.has(file) ? file : 'index.html', { cacheControl: false })
+  })
+}
+
+export const uiService: ServiceDefinition<UiConfig> = {
+  name: 'ui',
+  openapi: { title: 'Cinema UI', description: 'The web app, and its `/api/` way to the gateway.' },
+  app: async (fastify, { config }) => {
+    fastify.addHook('onRequest', async (_request, reply) => {
+      reply.headers(SECURITY_HEADERS)
+    })
+    await fastify.register(gatewayProxy, { gatewayUrl: config.GATEWAY_URL })
+    await fastify.register(webApp, { root: config.UI_STATIC_DIR })
+  },
+}

@@ -1,0 +1,15 @@
+import { fileURLToPath } from 'node:url'
+import { loadConfig, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { type Static, Type } from 'typebox'
+
+export const UiConfig = serviceConfigSchema(5004, {
+  GATEWAY_URL: peerUrl('gateway', 8080),
+  UI_STATIC_DIR: Type.String({
+    // server.js is compiled to ui/dist/, beside the web app that Vite builds into ui/dist/public/.
+    default: fileURLToPath(new URL('./public', import.meta.url)),
+    description: 'the built web app (output of `npm run build -w ui`)',
+  }),
+})
+export type UiConfig = Static<typeof UiConfig>
+
+export const loadUiConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(UiConfig, env)

@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+
+const NGINX = '/usr/sbin/nginx'
+const MIME_TYPES = '/etc/nginx/mime.types'
+export const TEMPLATE = fileURLToPath(new URL('../../nginx/default.conf.template', import.meta.url))
+
+/** What the official image's entrypoint does: envsubst with only the variables that are defined. */
+export function renderTemplate(template: string, env: Record<string, string>): string {
+  return template.replace(/\$\{(\w+)\}|\$(\w+)/g, (text, braced?: string, bare?: string) => {
+    const name = braced ?? bare ?? ''
+    return Object.hasOwn(env, name) ? (env[name] ?? '') : text
+  })
+}
+
+/** Swaps one line the container needs for the one a test needs, failing if the template changed shape. */
+function replaceLine(config: string, line: string, replacement: string): string {
+  if (!config.includes(line)) throw new Error(`the nginx template no longer has "${line}"`)
+  return config.replace(line, replacement)
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+export interface RunningNginx {
+  url: string
+  /** nginx's own error log, for failure messages. */
+  output(): string
+  close(): Promise<void>
+}
+
+/**
+ * Runs Debian's nginx with the project's template, rendered as the image would render it, in a
+ * temporary prefix: the http block and mime types the image has, the site on a free loopback port.
+ */
+export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; root: string }): Promise<RunningNginx> {
+  if (!existsSync(NGINX) || !existsSync(MIME_TYPES)) {
+    throw new Error(`nginx is not installed (${NGINX}, ${MIME_TYPES}): install it with \`apt-get install -y nginx\``)
+  }
+  const prefix = await mkdtemp(join(tmpdir(), 'cinema-nginx-'))
+  const port = await freePort()
+  let site = renderTemplate(await readFile(TEMPLATE, 'utf8'), {
+    GATEWAY_URL: gatewayUrl,
+    GATEWAY_RESOLVER: '127.0.0.1',
+  })
+  site = replaceLine(site, 'listen 80;', `listen 127.0.0.1:${port};`)
+  site = replaceLine(site, 'root /usr/share/nginx/html;', `root ${root};`)
+  await writeFile(join(prefix, 'default.conf'), site)
+  await writeFile(
+    join(prefix, 'nginx.conf'),
+    [
+      // Run as root (tests and CI are), workers would otherwise be `nobody`, unable to read the tmp prefix.
+      process.getuid?.() === 0 ? 'user root;' : '',
+      'worker_processes 1;',
+      `pid ${join(prefix, 'nginx.pid')};`,
+      'error_log stderr warn;',
+      'events { worker_connections 64; }',
+      'http {',
+      `  include ${MIME_TYPES};`,
+      '  default_type application/octet-stream;',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (kind) => `  ${kind}_temp_path ${join(prefix, kind)};`,
+      ),
+      `  include ${join(prefix, 'default.conf')};`,
+      '}',
+    ].join('\n'),
+  )
+
+  let output = ''
+  const child: ChildProcess = spawn(
+    NGINX,
+    ['-e', 'stderr', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => (output += chunk))
+  const exited = once(child, 'exit')
+  const url = `http://127.0.0.1:${port}`
+
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`nginx exited at start:\n${output}`)
+    const up = await fetch(`${url}/`).then(
+      () => true,
+      () => false,
+    )
+    if (up) break
+    if (Date.now() > deadline) throw new Error(`nginx did not answer within 10 s:\n${output}`)
+    await sleep(50)
+  }
+
+  return {
+    url,
+    output: () => output,
+    close: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM')
+        await exited
+      }
+      await rm(prefix, { recursive: true, force: true })
+    },
+  }
+}

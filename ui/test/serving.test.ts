@@ -1,0 +1,92 @@
+// How the web app is served: by nginx in the container (the project's template, rendered as the
+// official image renders it) and by the local server under `npm start`. Both must behave alike.
+import { gunzipSync } from 'node:zlib'
+import t from 'tap'
+import { BUILT_APP, builtIndexHtml, initialAssets } from './helpers/build.js'
+import { startFakeGateway } from './helpers/fake-gateway.js'
+import { get } from './helpers/http.js'
+import { startNginx } from './helpers/nginx.js'
+import { startUiServer } from './helpers/ui-server.js'
+
+const indexHtml = builtIndexHtml()
+const script = initialAssets(indexHtml).find((path) => path.endsWith('.js'))
+if (!script) throw new Error('the built index.html loads no script')
+
+const servers = [
+  { name: 'nginx', start: startNginx, gzips: true },
+  { name: 'local server', start: startUiServer, gzips: false },
+] as const
+
+for (const server of servers) {
+  t.test(`served by ${server.name}`, async (t) => {
+    const gateway = await startFakeGateway()
+    t.teardown(() => gateway.close())
+    const ui = await server.start({ gatewayUrl: gateway.url, root: BUILT_APP })
+    t.teardown(() => ui.close())
+
+    t.test('page URLs load the app, so a reload or a shared link works', async (t) => {
+      for (const path of ['/', '/movies', '/showtimes?date=20151201', '/users', '/bookings/dwight_schrute']) {
+        const response = await get(`${ui.url}${path}`)
+        t.equal(response.status, 200, path)
+        t.match(response.headers['content-type'], /^text\/html/, `${path} is HTML`)
+        t.equal(response.text, indexHtml, `${path} is the app's index.html`)
+        t.equal(response.headers['cache-control'], 'no-cache', `${path} is checked again on every load`)
+      }
+    })
+
+    t.test('/api/… reaches the gateway without the /api prefix, query kept', async (t) => {
+      const response = await get(`${ui.url}/api/movies?x=1`)
+      t.equal(response.status, 200)
+      t.same(JSON.parse(response.text), { answeredBy: 'fake gateway', path: '/movies?x=1' })
+      t.equal(gateway.received.at(-1), '/movies?x=1')
+      t.notOk(response.headers['cache-control'], 'the gateway decides about caching its answers')
+    })
+
+    t.test('every answer carries the security headers', async (t) => {
+      for (const path of ['/', '/movies', script, '/api/users']) {
+        const { headers } = await get(`${ui.url}${path}`)
+        const policy = String(headers['content-security-policy'])
+        t.match(policy, /default-src 'self'/, `${path}: only this origin`)
+        t.match(policy, /frame-ancestors 'none'/, `${path}: no framing`)
+        t.notMatch(policy, /unsafe-inline|unsafe-eval/, `${path}: no inline code allowed`)
+        t.equal(headers['x-content-type-options'], 'nosniff', path)
+        t.equal(headers['referrer-policy'], 'no-referrer', path)
+      }
+    })
+
+    t.test('hashed assets are cached for good, a missing one is a 404', async (t) => {
+      const asset = await get(`${ui.url}${script}`)
+      t.equal(asset.status, 200)
+      t.match(asset.headers['content-type'], /javascript/)
+      t.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable')
+
+      const missing = await get(`${ui.url}/assets/index-missing.js`)
+      t.equal(missing.status, 404, 'never index.html in place of a script')
+      t.notMatch(String(missing.headers['cache-control']), /immutable/, 'a 404 is not cached for a year')
+    })
+
+    if (server.gzips) {
+      t.test('scripts are sent gzipped to browsers that accept it', async (t) => {
+        const response = await get(`${ui.url}${script}`, { 'accept-encoding': 'gzip' })
+        t.equal(response.headers['content-encoding'], 'gzip')
+        const plain = await get(`${ui.url}${script}`)
+        t.ok(response.body.length < plain.body.length, 'smaller than the plain file')
+        t.equal(gunzipSync(response.body).toString('utf8'), plain.text, 'same script once unpacked')
+      })
+    }
+
+    t.test('with the gateway down, /api/ answers a JSON error naming it', async (t) => {
+      await gateway.close()
+      const response = await get(`${ui.url}/api/movies`)
+      t.equal(response.status, 502)
+      t.match(response.headers['content-type'], /^application\/json/)
+      t.match(JSON.parse(response.text), { statusCode: 502, message: 'gateway is unavailable' })
+    })
+  })
+}
+
+t.test('the built page loads nothing inline and nothing from elsewhere', async (t) => {
+  t.notMatch(indexHtml, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script')
+  t.notMatch(indexHtml, /<style|\sstyle=/, 'no inline style')
+  t.notMatch(indexHtml, /(?:src|href)="(?:https?:)?\/\//, 'no script, style or font from another site')
+})
