@@ -31,7 +31,8 @@ export function forwardedRequestHeaders(
   const priorHops = headers['x-forwarded-for']
   forwarded['x-forwarded-for'] = priorHops ? `${priorHops}, ${request.ip}` : request.ip
   forwarded['x-forwarded-proto'] = request.protocol
-  forwarded['x-forwarded-host'] = headers.host ?? request.host
+  // headers.host already names the upstream here; the client's Host is the request's own.
+  forwarded['x-forwarded-host'] = request.host
   forwarded['x-request-id'] = request.id
   return forwarded
 }

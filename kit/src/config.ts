@@ -1,10 +1,7 @@
 import { type Static, type TObject, type TProperties, Type } from 'typebox'
 import { Value } from 'typebox/value'
 
-export const LogLevel = Type.Union(
-  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-  { default: 'info' },
-)
+export const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 
 /** Settings every service and the gateway read from the environment. */
 export function serviceConfigSchema<Extra extends TProperties>(defaultPort: number, extra: Extra) {
@@ -49,7 +46,8 @@ export function loadConfig<Schema extends TObject>(
   if (Value.Check(schema, value)) return value as Static<Schema>
   const problems = Value.Errors(schema, value).map((error) => {
     const name = error.instancePath.replace(/^\//, '') || describeMissing(error.params)
-    return `${name} ${error.message}`
+    const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues
+    return `${name} ${error.message}${allowed ? ` (${allowed.join(', ')})` : ''}`
   })
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`)
 }

@@ -144,7 +144,7 @@ function lockDataDir(dir: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const holder = Number(readFileSync(lockFile, 'utf8'))
-      if (holder && holder !== process.pid && isAlive(holder)) {
+      if (holder && isAlive(holder)) {
         throw new Error(`database directory ${dir} is in use by process ${holder}`)
       }
       rmSync(lockFile, { force: true })

@@ -32,16 +32,15 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
   }
 }
 
-/** `GET /livez` (the process answers) and `GET /readyz` (own dependencies reachable, not shutting down). */
+/**
+ * `GET /livez` (the process answers) and `GET /readyz` (own dependencies reachable). Once shutdown
+ * begins, Fastify itself answers every request, probes included, with 503 (`return503OnClosing`).
+ */
 export const health = fp(
   async (fastify: FastifyInstance) => {
     const checks = new Map<string, ReadinessCheck>()
-    let shuttingDown = false
     fastify.decorate('addReadinessCheck', (name: string, check: ReadinessCheck) => {
       checks.set(name, check)
-    })
-    fastify.addHook('preClose', async () => {
-      shuttingDown = true
     })
 
     fastify.get(
@@ -65,12 +64,12 @@ export const health = fp(
         schema: {
           operationId: 'getReadiness',
           tags: ['operations'],
-          summary: 'Readiness: own dependencies reachable and not shutting down',
+          summary: 'Readiness: own dependencies reachable (503 once shutdown begins)',
           response: { 200: Readiness, 503: Readiness },
         },
       },
       async (_request, reply) => {
-        const results: Record<string, string> = { shutdown: shuttingDown ? 'shutting down' : 'ok' }
+        const results: Record<string, string> = {}
         const names = [...checks.keys()]
         const outcomes = await Promise.all([...checks.values()].map(runCheck))
         names.forEach((name, index) => {

@@ -23,15 +23,13 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ]
 
-/** pino options: JSON to stdout, secrets redacted, human-readable only when stdout is a terminal. */
-export function loggerOptions(service: string, level: string): LoggerOptions {
+/** pino options: JSON lines, secrets redacted, human-readable only when `pretty` (stdout is a terminal). */
+export function loggerOptions(service: string, level: string, pretty = Boolean(process.stdout.isTTY)): LoggerOptions {
   return {
     level,
     base: { service },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(process.stdout.isTTY
-      ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,service' } } }
-      : {}),
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,service' } } } : {}),
   }
 }
 

@@ -1,10 +1,7 @@
-import {
-  type FastifyPluginAsyncTypebox,
-  type TypeBoxTypeProvider,
-  TypeBoxValidatorCompiler,
-} from '@fastify/type-provider-typebox'
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import closeWithGrace from 'close-with-grace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import type { DestinationStream } from 'pino'
 import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
 import { describeValidationErrors, errorHandling } from './errors.js'
@@ -12,6 +9,7 @@ import { health } from './health.js'
 import { loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
 import { type OpenApiOptions, openapi } from './openapi.js'
+import { validatorCompiler } from './validation.js'
 
 export interface ServiceDefinition<Config extends BaseConfig> {
   /** Short name used in logs and error messages: "movies", "gateway"… */
@@ -30,9 +28,12 @@ export interface ServiceDefinition<Config extends BaseConfig> {
 export async function buildService<Config extends BaseConfig>(
   definition: ServiceDefinition<Config>,
   config: Config,
+  options: { logStream?: DestinationStream } = {},
 ): Promise<FastifyInstance> {
   const fastify = Fastify({
-    logger: loggerOptions(definition.name, config.LOG_LEVEL),
+    logger: options.logStream
+      ? { ...loggerOptions(definition.name, config.LOG_LEVEL, false), stream: options.logStream }
+      : loggerOptions(definition.name, config.LOG_LEVEL),
     genReqId: requestIdFrom,
     requestIdHeader: false,
     // One access-log line per request comes from requestLogging instead of Fastify's two.
@@ -40,13 +41,14 @@ export async function buildService<Config extends BaseConfig>(
     schemaErrorFormatter: describeValidationErrors,
     ...definition.serverOptions,
   }).withTypeProvider<TypeBoxTypeProvider>()
-  fastify.setValidatorCompiler(TypeBoxValidatorCompiler)
+  fastify.setValidatorCompiler(validatorCompiler)
 
+  // OpenAPI first: it documents the routes registered after it.
+  await fastify.register(openapi, definition.openapi)
   await fastify.register(errorHandling)
   await fastify.register(requestLogging)
   await fastify.register(metrics)
   await fastify.register(health)
-  await fastify.register(openapi, definition.openapi)
   await fastify.register(definition.app, { config })
   return fastify
 }

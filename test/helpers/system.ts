@@ -1,10 +1,10 @@
 // Starts the whole system (or part of it) as `npm start` does, on shifted ports, for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ROOT, type Service, systemServices } from '../../scripts/services.mjs'
+import { portIsFree } from './ports.js'
 
 export interface SystemOptions {
   /** Databases in memory (default) or under this directory, which then survives restarts. */
@@ -23,19 +23,6 @@ export interface RunningSystem {
   start(name: string): Promise<void>
   stop(name: string, signal?: NodeJS.Signals): Promise<number | null>
   close(): Promise<void>
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = createServer()
-  server.listen(port, '127.0.0.1')
-  try {
-    await once(server, 'listening')
-    return true
-  } catch {
-    return false
-  } finally {
-    server.close()
-  }
 }
 
 /** A port offset at which every port of the system is free. */

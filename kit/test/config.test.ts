@@ -1,0 +1,39 @@
+import t from 'tap'
+import { Type } from 'typebox'
+import { ConfigError, loadConfig, serviceConfigSchema } from '../src/config.js'
+
+const Schema = serviceConfigSchema(5001, { FEATURE_LIMIT: Type.Integer({ minimum: 1, default: 3 }) })
+
+t.test('defaults apply when the environment says nothing', async (t) => {
+  t.same(loadConfig(Schema, {}), {
+    HOST: '127.0.0.1',
+    PORT: 5001,
+    LOG_LEVEL: 'info',
+    SHUTDOWN_GRACE_MS: 10_000,
+    FEATURE_LIMIT: 3,
+  })
+})
+
+t.test('strings from the environment become the declared types; unrelated variables are ignored', async (t) => {
+  const config = loadConfig(Schema, { PORT: '6001', FEATURE_LIMIT: '7', LOG_LEVEL: 'debug', PATH: '/bin' })
+  t.equal(config.PORT, 6001)
+  t.equal(config.FEATURE_LIMIT, 7)
+  t.equal(config.LOG_LEVEL, 'debug')
+  t.notOk('PATH' in config)
+})
+
+t.test('an empty variable counts as unset', async (t) => {
+  t.equal(loadConfig(Schema, { PORT: '' }).PORT, 5001)
+})
+
+t.test('invalid values are rejected with one message naming each bad variable', async (t) => {
+  const error = t.throws(() => loadConfig(Schema, { PORT: 'eighty', LOG_LEVEL: 'loud', FEATURE_LIMIT: '0' }))
+  t.type(error, ConfigError)
+  t.match((error as Error).message, /PORT/)
+  t.match((error as Error).message, /LOG_LEVEL/)
+  t.match((error as Error).message, /FEATURE_LIMIT must be >= 1/)
+})
+
+t.test('a port out of range is rejected', async (t) => {
+  t.throws(() => loadConfig(Schema, { PORT: '70000' }), /PORT must be <= 65535/)
+})

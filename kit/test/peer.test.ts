@@ -1,0 +1,189 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { HttpError } from '../src/errors.js'
+import { createMetrics } from '../src/metrics.js'
+import { PeerClient, type PeerOptions } from '../src/peer.js'
+
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+}
+
+/** A base URL where nothing listens. */
+async function deadUrl(): Promise<string> {
+  const { server, url } = await serve(() => {})
+  server.close()
+  await once(server, 'close')
+  return url
+}
+
+function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
+  const metrics = createMetrics()
+  const peer = new PeerClient({
+    name: 'movies',
+    baseUrl,
+    connectTimeoutMs: 500,
+    responseTimeoutMs: 300,
+    connections: 4,
+    breaker: { failureThreshold: 3, cooldownMs: 200 },
+    metrics,
+    ...overrides,
+  })
+  return { peer, metrics }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<HttpError> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof HttpError) return error
+    throw error
+  }
+  throw new Error('expected a rejection')
+}
+
+t.test('answers: JSON bodies, 404 as undefined, the request id passed on', async (t) => {
+  const seenIds: (string | undefined)[] = []
+  const { server, url } = await serve((req, res) => {
+    seenIds.push(req.headers['x-request-id'] as string | undefined)
+    if (req.url === '/movies/1') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"1"}')
+    res.writeHead(404, { 'content-type': 'application/json' }).end('{"statusCode":404}')
+  })
+  const { peer, metrics } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    server.close()
+  })
+
+  t.same(await peer.getJson('/movies/1', 'req-1'), { id: '1' })
+  t.equal(await peer.getJson('/movies/2', 'req-2'), undefined)
+  t.same(seenIds, ['req-1', 'req-2'])
+  const text = await metrics.registry.metrics()
+  t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="success"\} 1/)
+  t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="client_error"\} 1/)
+})
+
+t.test('a peer that is down gives 503 naming it, quickly', async (t) => {
+  const { peer, metrics } = client(await deadUrl())
+  t.teardown(() => peer.close())
+  const started = Date.now()
+  const error = await rejection(peer.getJson('/movies'))
+  t.equal(error.statusCode, 503)
+  t.equal(error.message, 'movies service is unavailable')
+  t.ok(error.expose, 'the message is meant for the client')
+  t.ok(Date.now() - started < 1_000, 'no hang')
+  t.match(await metrics.registry.metrics(), /outcome="unavailable"\} 1/)
+})
+
+t.test('a peer that is too slow gives 504 after the response timeout', async (t) => {
+  const { server, url } = await serve((_req, res) => {
+    setTimeout(() => res.end('{}'), 2_000).unref()
+  })
+  const { peer, metrics } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    server.closeAllConnections()
+    server.close()
+  })
+  const started = Date.now()
+  const error = await rejection(peer.getJson('/movies'))
+  const elapsed = Date.now() - started
+  t.equal(error.statusCode, 504)
+  t.equal(error.message, 'movies service did not answer within 300 ms')
+  t.ok(elapsed >= 280 && elapsed < 1_000, `gave up after ${elapsed} ms`)
+  t.match(await metrics.registry.metrics(), /outcome="timeout"\} 1/)
+})
+
+t.test('a 5xx answer from the peer is a 503 naming it', async (t) => {
+  const { server, url } = await serve((_req, res) => res.writeHead(500).end('{"message":"db password wrong"}'))
+  const { peer } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    server.close()
+  })
+  const error = await rejection(peer.getJson('/movies'))
+  t.equal(error.statusCode, 503)
+  t.equal(error.message, 'movies service is unavailable (it answered 500)')
+})
+
+t.test('an idempotent call that failed to connect is retried once', async (t) => {
+  let connections = 0
+  const { server, url } = await serve((_req, res) => res.writeHead(200).end('{"ok":true}'))
+  // The first connection is reset before any answer, as a restarting peer would do.
+  server.prependListener('connection', (socket) => {
+    connections += 1
+    if (connections === 1) socket.destroy()
+  })
+  const { peer } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    server.close()
+  })
+  t.same(await peer.getJson('/movies'), { ok: true })
+  t.equal(connections, 2)
+})
+
+t.test('POST is not retried', async (t) => {
+  let connections = 0
+  const { server, url } = await serve((_req, res) => res.writeHead(201).end('{}'))
+  server.prependListener('connection', (socket) => {
+    connections += 1
+    socket.destroy()
+  })
+  const { peer } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    server.close()
+  })
+  const error = await rejection(peer.request({ method: 'POST', path: '/things', body: { a: 1 } }))
+  t.equal(error.statusCode, 503)
+  t.equal(connections, 1)
+})
+
+t.test('the circuit opens after repeated failures, fails fast, then probes and closes again', async (t) => {
+  let requests = 0
+  let healthy = false
+  const { server, url } = await serve((_req, res) => {
+    requests += 1
+    res.writeHead(healthy ? 200 : 500).end('{}')
+  })
+  const { peer, metrics } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    server.close()
+  })
+
+  for (let i = 0; i < 3; i++) await rejection(peer.getJson('/movies'))
+  t.equal(peer.circuit, 'open')
+  const open = await rejection(peer.getJson('/movies'))
+  t.equal(open.statusCode, 503)
+  t.match(open.message, /^movies service is unavailable/)
+  t.equal(requests, 3, 'the open circuit did not call the peer')
+  t.match(await metrics.registry.metrics(), /outcome="circuit_open"\} 1/)
+
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  t.equal(peer.circuit, 'half-open')
+  healthy = true
+  t.same(await peer.getJson('/movies'), {})
+  t.equal(peer.circuit, 'closed')
+  t.equal(requests, 4)
+})
+
+t.test('a failing probe reopens the circuit', async (t) => {
+  const { server, url } = await serve((_req, res) => res.writeHead(503).end('{}'))
+  const { peer } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    server.close()
+  })
+  for (let i = 0; i < 3; i++) await rejection(peer.getJson('/movies'))
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  await rejection(peer.getJson('/movies'))
+  t.equal(peer.circuit, 'open')
+})

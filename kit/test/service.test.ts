@@ -1,0 +1,202 @@
+import { PassThrough } from 'node:stream'
+import t from 'tap'
+import { Type } from 'typebox'
+import { loadConfig, serviceConfigSchema } from '../src/config.js'
+import { ErrorResponse, HttpError } from '../src/errors.js'
+import { buildService, type ServiceDefinition } from '../src/service.js'
+
+const Config = serviceConfigSchema(0, {})
+type Config = ReturnType<typeof loadConfig<typeof Config>>
+
+const definition: ServiceDefinition<Config> = {
+  name: 'sample',
+  openapi: { title: 'Sample', description: 'a service for kit tests' },
+  app: async (fastify) => {
+    let ready = true
+    fastify.addReadinessCheck('switch', async () => {
+      if (!ready) throw new Error('switched off')
+    })
+    fastify.post('/switch', { schema: { operationId: 'flip', response: { 204: Type.Null() } } }, async (_r, reply) => {
+      ready = !ready
+      return reply.code(204).send(null)
+    })
+    fastify.get('/boom', { schema: { operationId: 'boom', response: { 500: ErrorResponse } } }, async () => {
+      throw new Error('password=hunter2 leaked from a driver')
+    })
+    fastify.get('/teapot', { schema: { operationId: 'teapot', response: { 418: ErrorResponse } } }, async () => {
+      throw new HttpError(418, 'short and stout')
+    })
+    fastify.get('/outage', { schema: { operationId: 'outage', response: { 503: ErrorResponse } } }, async () => {
+      throw new HttpError(503, 'movies service is unavailable', { expose: true })
+    })
+    fastify.get('/hidden', { schema: { operationId: 'hidden', response: { 502: ErrorResponse } } }, async () => {
+      throw new HttpError(502, 'upstream said: internal table users_v2 missing')
+    })
+    fastify.post(
+      '/things',
+      {
+        schema: {
+          operationId: 'createThing',
+          body: Type.Object(
+            { name: Type.String({ minLength: 1 }), size: Type.Integer() },
+            { additionalProperties: false },
+          ),
+          response: { 201: Type.Object({ name: Type.String() }), 400: ErrorResponse },
+        },
+      },
+      async (request, reply) => reply.code(201).send({ name: request.body.name }),
+    )
+    fastify.get('/headers', { schema: { operationId: 'logHeaders' } }, async (request) => {
+      request.log.info({ headers: request.headers }, 'headers seen')
+      return {}
+    })
+  },
+}
+
+async function build() {
+  const logs = new PassThrough()
+  let text = ''
+  logs.on('data', (chunk) => {
+    text += chunk
+  })
+  const app = await buildService(definition, loadConfig(Config, { LOG_LEVEL: 'debug' }), { logStream: logs })
+  const lines = () =>
+    text
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  return { app, lines }
+}
+
+t.test('errors are JSON and 5xx never leak internals', async (t) => {
+  const { app } = await build()
+  t.teardown(() => app.close())
+
+  const boom = await app.inject('/boom')
+  t.equal(boom.statusCode, 500)
+  t.same(boom.json(), {
+    statusCode: 500,
+    error: 'Internal Server Error',
+    message: 'Something went wrong on our side; it has been logged.',
+  })
+  t.notMatch(boom.body, /hunter2/)
+
+  const hidden = await app.inject('/hidden')
+  t.same(hidden.json(), { statusCode: 502, error: 'Bad Gateway', message: 'Bad Gateway' })
+
+  t.same((await app.inject('/teapot')).json(), { statusCode: 418, error: "I'm a Teapot", message: 'short and stout' })
+  t.same((await app.inject('/outage')).json(), {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'movies service is unavailable',
+  })
+
+  const missing = await app.inject('/nowhere?x=1')
+  t.equal(missing.statusCode, 404)
+  t.same(missing.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /nowhere' })
+})
+
+t.test('bad input gets a 400 that says what was wrong', async (t) => {
+  const { app } = await build()
+  t.teardown(() => app.close())
+  const post = (payload: string) =>
+    app.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': 'application/json' } })
+
+  t.same((await post('{"name":"x","size":1}')).json(), { name: 'x' })
+
+  const wrongType = await post('{"name":"x","size":"big"}')
+  t.equal(wrongType.statusCode, 400)
+  t.equal(wrongType.json().message, 'body/size must be integer')
+
+  const extra = await post('{"name":"x","size":1,"colour":"red"}')
+  t.equal(extra.json().message, 'body has unknown property "colour"')
+
+  const missing = await post('{}')
+  t.equal(missing.json().message, 'body must have required properties name, size')
+
+  const broken = await post('{"name":')
+  t.equal(broken.statusCode, 400)
+  t.match(broken.json(), { statusCode: 400, error: 'Bad Request', message: /JSON/ })
+})
+
+t.test('request ids: a well-formed incoming id is kept, anything else replaced; logged on every line', async (t) => {
+  const { app, lines } = await build()
+  t.teardown(() => app.close())
+
+  const kept = await app.inject({ url: '/teapot', headers: { 'x-request-id': 'abc-123' } })
+  t.equal(kept.headers['x-request-id'], 'abc-123')
+
+  const replaced = await app.inject({ url: '/teapot', headers: { 'x-request-id': 'bad id\u0000<script>' } })
+  t.match(replaced.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+
+  const generated = await app.inject('/teapot')
+  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+
+  const ofKept = lines().filter((line) => line.reqId === 'abc-123')
+  t.ok(ofKept.length >= 1, 'the request has log lines')
+  t.ok(
+    ofKept.some((line) => line.msg === 'request completed' && line.statusCode === 418),
+    'one access-log line with method, url, status and duration',
+  )
+})
+
+t.test('logs are JSON with the service name, and secrets in headers are redacted', async (t) => {
+  const { app, lines } = await build()
+  t.teardown(() => app.close())
+  await app.inject({ url: '/headers', headers: { authorization: 'Bearer s3cret', cookie: 'session=s3cret' } })
+  const seen = lines().find((line) => line.msg === 'headers seen') as { headers: Record<string, string> }
+  t.equal(seen.headers.authorization, '[redacted]')
+  t.equal(seen.headers.cookie, '[redacted]')
+  t.notOk(lines().some((line) => JSON.stringify(line).includes('s3cret')))
+  t.ok(lines().every((line) => line.service === 'sample'))
+})
+
+t.test('probes: /livez always, /readyz follows the checks; neither is counted or logged at info', async (t) => {
+  const { app, lines } = await build()
+  t.same((await app.inject('/livez')).json(), { status: 'ok' })
+
+  const ready = await app.inject('/readyz')
+  t.equal(ready.statusCode, 200)
+  t.same(ready.json(), { status: 'ready', checks: { switch: 'ok' } })
+
+  await app.inject({ method: 'POST', url: '/switch' })
+  const notReady = await app.inject('/readyz')
+  t.equal(notReady.statusCode, 503)
+  t.same(notReady.json(), { status: 'not ready', checks: { switch: 'switched off' } })
+  await app.inject({ method: 'POST', url: '/switch' })
+
+  const metrics = (await app.inject('/metrics')).body
+  t.notMatch(metrics, /route="\/(livez|readyz|metrics)"/)
+  const probeLines = lines().filter((line) => /\/(livez|readyz|metrics)/.test(String(line.url)))
+  t.ok(probeLines.length > 0 && probeLines.every((line) => line.level === 20), 'probe lines are debug only')
+  await app.close()
+})
+
+t.test('metrics: RED histogram by method, route pattern and status, plus process metrics', async (t) => {
+  const { app } = await build()
+  t.teardown(() => app.close())
+  await app.inject('/teapot')
+  await app.inject('/teapot')
+  await app.inject('/nowhere')
+  const response = await app.inject('/metrics')
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /text\/plain/)
+  t.match(response.body, /http_request_duration_seconds_count\{method="GET",route="\/teapot",status_code="418"\} 2/)
+  t.match(response.body, /http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1/)
+  t.match(response.body, /process_resident_memory_bytes/)
+  t.match(response.body, /nodejs_eventloop_lag_seconds/)
+})
+
+t.test('OpenAPI: every route is documented with an operationId', async (t) => {
+  const { app } = await build()
+  t.teardown(() => app.close())
+  const document = (await app.inject('/openapi.json')).json()
+  t.equal(document.info.title, 'Sample')
+  const operations = Object.values<Record<string, { operationId?: string }>>(document.paths).flatMap((path) =>
+    Object.values(path),
+  )
+  t.ok(operations.length >= 9)
+  t.ok(operations.every((operation) => typeof operation.operationId === 'string'))
+  t.ok(document.paths['/readyz'].get.responses['503'], 'readiness documents its 503')
+})

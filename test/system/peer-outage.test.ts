@@ -1,0 +1,77 @@
+// A service stopped while the rest keep running: callers answer at once with an error naming it,
+// and recover by themselves when it comes back.
+
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import { ROOT } from '../../scripts/services.mjs'
+import { freePort } from '../helpers/ports.js'
+import { startSystem } from '../helpers/system.js'
+
+t.test('stopping movies: users answers 503 naming movies within 2 s, the gateway too; starting it heals', async (t) => {
+  const system = await startSystem({ only: ['users', 'movies', 'showtimes', 'bookings', 'gateway'] })
+  t.teardown(() => system.close())
+  const users = system.url('users')
+  const gateway = system.url('gateway')
+  t.equal((await fetch(`${users}/users/dwight_schrute/bookings`)).status, 200)
+
+  await system.stop('movies')
+  // The users service reuses the catalog for CATALOG_CACHE_TTL_MS (1 s), so the 503 may take that long.
+  const stoppedAt = Date.now()
+  let straight = await fetch(`${users}/users/dwight_schrute/bookings`)
+  while (straight.status === 200 && Date.now() - stoppedAt < 2_000) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    straight = await fetch(`${users}/users/dwight_schrute/bookings`)
+  }
+  const elapsed = Date.now() - stoppedAt
+  t.equal(straight.status, 503)
+  t.same(await straight.json(), {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'movies service is unavailable',
+  })
+  t.ok(elapsed < 2_000, `503 naming movies ${elapsed} ms after it stopped`)
+
+  const through = await fetch(`${gateway}/users/dwight_schrute/bookings`)
+  t.equal(through.status, 503)
+  t.match(await through.json(), { message: 'movies service is unavailable' })
+  const direct = await fetch(`${gateway}/movies`)
+  t.equal(direct.status, 503)
+  t.match(direct.headers.get('content-type'), /application\/json/)
+  t.same(await direct.json(), {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'movies service is unavailable',
+  })
+  t.equal((await fetch(`${users}/users/dwight_schrute`)).status, 200, 'what needs no movies still works')
+
+  await system.start('movies')
+  const deadline = Date.now() + 5_000
+  let healed = 0
+  while (Date.now() < deadline && healed !== 200) {
+    healed = (await fetch(`${users}/users/dwight_schrute/bookings`)).status
+    if (healed !== 200) await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.equal(healed, 200, 'back without restarting users')
+  t.equal((await fetch(`${gateway}/movies`)).status, 200)
+})
+
+t.test('a port already in use: one line naming the port, exit 1, no stack trace', async (t) => {
+  const port = await freePort()
+  const blocker = createServer().listen(port, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => blocker.close())
+  const child = spawn(process.execPath, [join(ROOT, 'movies/dist/server.js')], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 1)
+  t.equal(stderr, `movies: port ${port} is already in use; stop what holds it or set PORT\n`)
+})
