@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import pg from 'pg'
@@ -161,10 +161,20 @@ function isAlive(pid: number): boolean {
   }
 }
 
-// Small buffers: an embedded development database should not cost hundreds of MB per process.
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB']
+/**
+ * PGlite is loaded only when used: it is an optional dependency, left out of the container
+ * images, which always have a PostgreSQL server.
+ */
+async function loadPglite(): Promise<typeof PGlite> {
+  try {
+    return (await import('@electric-sql/pglite')).PGlite
+  } catch {
+    throw new Error('DATABASE_URL is not set and the embedded database (@electric-sql/pglite) is not installed')
+  }
+}
 
 async function openPglite(dataDir: string): Promise<Database> {
+  const PGlite = await loadPglite()
   const inMemory = dataDir === IN_MEMORY
   let unlock = () => {}
   if (!inMemory) {
@@ -175,7 +185,8 @@ async function openPglite(dataDir: string): Promise<Database> {
   try {
     db = await PGlite.create(inMemory ? undefined : dataDir, {
       parsers: { [INT8_OID]: Number, [NUMERIC_OID]: Number },
-      startParams: PGLITE_START_PARAMS,
+      // Small buffers: an embedded development database should not cost hundreds of MB per process.
+      startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'wal_buffers=1MB'],
     })
   } catch (error) {
     unlock()
