@@ -12,6 +12,14 @@ import { type Loaded, useApi, useLoader, usePageTitle } from '../hooks'
 
 const REFRESH_MS = 5_000
 const SERVICES = ['gateway', 'users', 'movies', 'showtimes', 'bookings'] as const
+const SERVICE_LABEL: Record<string, string> = {
+  gateway: 'Gateway',
+  users: 'Users',
+  movies: 'Movies',
+  showtimes: 'Showtimes',
+  bookings: 'Bookings',
+}
+const labelOf = (name: string) => SERVICE_LABEL[name] ?? name
 
 interface Health {
   name: string
@@ -59,7 +67,7 @@ async function checkSystem(): Promise<SystemHealth> {
 const STATE_LABEL = { up: 'Up', down: 'Down', unknown: 'Unknown' }
 
 function summarize(services: Health[]): string {
-  const notUp = services.filter((service) => service.state !== 'up').map((service) => service.name)
+  const notUp = services.filter((service) => service.state !== 'up').map((service) => labelOf(service.name))
   if (notUp.length === 0) return `All ${services.length} services are up.`
   const verb = notUp.length === 1 ? 'is' : 'are'
   return `${notUp.length} of ${services.length} services ${verb} not up: ${notUp.join(', ')}.`
@@ -68,7 +76,7 @@ function summarize(services: Health[]): string {
 function ServiceCard({ health }: { health: Health }) {
   return (
     <li class={`card service service-${health.state}`}>
-      <h3 class="service-name">{health.name}</h3>
+      <h3 class="service-name">{labelOf(health.name)}</h3>
       <p class="service-state">
         <span class="state-dot" aria-hidden="true" />
         {STATE_LABEL[health.state]}
@@ -100,7 +108,7 @@ function Count<T>({
   return (
     <li class="card count">
       <a class="count-link" href={href}>
-        <span class="count-value">{loaded.data !== undefined ? count(loaded.data) : '–'}</span>
+        <span class="count-value">{loaded.data !== undefined ? count(loaded.data) : '–'}</span>{' '}
         <span class="count-label">{label}</span>
       </a>
       {loaded.loading && <p class="count-note">Loading…</p>}
