@@ -142,7 +142,10 @@ t.test('users: listed with last activity, created, renamed and deleted, errors s
   await form.getByLabel('Username', { exact: true }).fill('Ursula K')
   await form.getByLabel('Name', { exact: true }).fill('Ursula K')
   await form.getByRole('button', { name: 'Add user' }).click()
-  t.ok(await shows(form.getByRole('alert').getByText('A username uses only lowercase letters')), 'a bad id')
+  t.ok(
+    await shows(form.getByRole('alert').getByText('That username won’t do. Lowercase letters, digits and _')),
+    'a bad id',
+  )
 
   await form.getByLabel('Username', { exact: true }).fill('ursula_k')
   await form.getByRole('button', { name: 'Add user' }).click()
@@ -222,7 +225,7 @@ t.test('a service that is down is named on the page', async (t) => {
     .getByRole('listitem')
     .filter({ has: dashboard.getByRole('heading', { name: 'Movies', exact: true }) })
   t.ok(await shows(movies.getByText('Down', { exact: true })), 'the dashboard shows movies down')
-  t.ok(await shows(dashboard.getByText('1 of 5 services is not up: Movies.')), 'and says so in its summary')
+  t.ok(await shows(dashboard.getByText('1 of 5 services is down: Movies.')), 'and says so in its summary')
   t.ok(await shows(dashboard.getByText('The movies service is unavailable.').first()), 'the count says why')
 
   const catalog = await open(t, '/movies')

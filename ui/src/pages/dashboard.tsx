@@ -20,6 +20,7 @@ const SERVICE_LABEL: Record<string, string> = {
   bookings: 'Bookings',
 }
 const labelOf = (name: string) => SERVICE_LABEL[name] ?? name
+const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`
 
 interface Health {
   name: string
@@ -54,7 +55,7 @@ async function checkServices(): Promise<Health[]> {
     return SERVICES.filter((name) => name !== 'gateway').map((name) => ({
       name,
       state: 'unknown' as const,
-      detail: 'cannot be checked while the gateway is unreachable',
+      detail: 'cannot be checked while the gateway is down',
     }))
   }
 }
@@ -67,10 +68,12 @@ async function checkSystem(): Promise<SystemHealth> {
 const STATE_LABEL = { up: 'Up', down: 'Down', unknown: 'Unknown' }
 
 function summarize(services: Health[]): string {
-  const notUp = services.filter((service) => service.state !== 'up').map((service) => labelOf(service.name))
-  if (notUp.length === 0) return `All ${services.length} services are up.`
-  const verb = notUp.length === 1 ? 'is' : 'are'
-  return `${notUp.length} of ${services.length} services ${verb} not up: ${notUp.join(', ')}.`
+  if (services.some((service) => service.name === 'gateway' && service.state !== 'up')) {
+    return 'The gateway is down, so the services behind it cannot be checked.'
+  }
+  const down = services.filter((service) => service.state !== 'up').map((service) => labelOf(service.name))
+  if (down.length === 0) return `All ${services.length} services are up.`
+  return `${down.length} of ${services.length} services ${down.length === 1 ? 'is' : 'are'} down: ${down.join(', ')}.`
 }
 
 function ServiceCard({ health }: { health: Health }) {
@@ -81,15 +84,13 @@ function ServiceCard({ health }: { health: Health }) {
         <span class="state-dot" aria-hidden="true" />
         {STATE_LABEL[health.state]}
       </p>
-      <p class="service-detail">
-        {health.latencyMs !== undefined && (
-          <>
-            <span class="visually-hidden">Response time: </span>
-            {health.latencyMs < 10 ? health.latencyMs.toFixed(1) : Math.round(health.latencyMs)} ms
-          </>
-        )}
-        {health.state !== 'up' && <span class="service-reason"> {health.detail}</span>}
-      </p>
+      {health.latencyMs !== undefined && (
+        <p class="service-detail">
+          <span class="visually-hidden">Response time: </span>
+          {health.latencyMs < 10 ? health.latencyMs.toFixed(1) : Math.round(health.latencyMs)} ms
+        </p>
+      )}
+      {health.state !== 'up' && <p class="service-reason">{sentence(health.detail)}</p>}
     </li>
   )
 }

@@ -7,7 +7,7 @@ import { useApi, usePageTitle } from '../hooks'
 
 // The users service accepts these ids (see the API contract); checking here saves a round trip.
 const USERNAME = /^[a-z0-9_]{1,64}$/
-const USERNAME_RULE = 'lowercase letters, digits and _, at most 64 characters'
+const USERNAME_HINT = 'Lowercase letters, digits and _, at most 64 characters.'
 
 const userPath = (username: string) => `/users/${encodeURIComponent(username)}`
 const bookingsHref = (username: string) => `/bookings/${encodeURIComponent(username)}`
@@ -21,7 +21,7 @@ function NewUserForm({ onCreated }: { onCreated: (user: User) => void }) {
   async function create(event: Event) {
     event.preventDefault()
     const username = id.trim()
-    if (!USERNAME.test(username)) return setProblem(`A username uses only ${USERNAME_RULE}.`)
+    if (!USERNAME.test(username)) return setProblem(`That username won’t do. ${USERNAME_HINT}`)
     if (!name.trim()) return setProblem('Enter the person’s name.')
     setSaving(true)
     try {
@@ -52,8 +52,7 @@ function NewUserForm({ onCreated }: { onCreated: (user: User) => void }) {
           aria-describedby="new-user-id-hint"
         />
         <p id="new-user-id-hint" class="hint">
-          {USERNAME_RULE[0]?.toUpperCase()}
-          {USERNAME_RULE.slice(1)}.
+          {USERNAME_HINT}
         </p>
       </div>
       <div class="field">
