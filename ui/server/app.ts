@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs'
-import { errorBody, type ServiceDefinition } from '@cinema/kit'
+import { errorBody, REQUEST_ID_HEADER, type ServiceDefinition } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
@@ -14,6 +14,14 @@ async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayU
     rewritePrefix: '/',
     disableRequestLogging: true,
     replyOptions: {
+      // The gateway keeps a well-formed incoming id, so one id follows the call through every log.
+      rewriteRequestHeaders: (request, headers) => ({ ...headers, [REQUEST_ID_HEADER]: request.id }),
+      // This origin's security headers are the UI's, whatever the gateway sets for its own clients.
+      rewriteHeaders: (headers) => {
+        const kept = { ...headers }
+        for (const name of Object.keys(SECURITY_HEADERS)) delete kept[name]
+        return kept
+      },
       onError: (reply, { error }) => {
         reply.request.log.warn({ cause: String(error.cause ?? error.message) }, 'gateway is unavailable')
         reply.code(502).send(errorBody(502, 'gateway is unavailable'))

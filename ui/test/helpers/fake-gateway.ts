@@ -4,18 +4,21 @@ import type { AddressInfo } from 'node:net'
 
 export interface FakeGateway {
   url: string
-  /** The path and query of every request that reached it, in order. */
-  received: string[]
+  /** Every request that reached it, in order. */
+  received: { url: string; requestId: string | undefined }[]
   /** Stops it (again is fine), as a gateway that went down. */
   close(): Promise<void>
 }
 
 /** Stands in for the gateway: answers every request with JSON naming the path it was asked for. */
 export async function startFakeGateway(): Promise<FakeGateway> {
-  const received: string[] = []
+  const received: FakeGateway['received'] = []
   const server = createServer((request, response) => {
-    received.push(request.url ?? '')
+    received.push({ url: request.url ?? '', requestId: request.headers['x-request-id'] as string | undefined })
     response.setHeader('content-type', 'application/json; charset=utf-8')
+    // As a gateway with its own security headers would; the UI must answer with its own instead.
+    response.setHeader('content-security-policy', "default-src 'none'")
+    response.setHeader('referrer-policy', 'same-origin')
     response.end(JSON.stringify({ answeredBy: 'fake gateway', path: request.url }))
   })
   server.listen(0, '127.0.0.1')
