@@ -1,17 +1,29 @@
 import { indexRoute, type ServiceDefinition } from '@cinema/kit'
-import { type GatewayConfig, upstreamsOf } from './config.js'
+import { type GatewayConfig, items, upstreamsOf } from './config.js'
+import { hardening } from './hardening.js'
 import { upstreamProxy } from './proxy.js'
+import { docsRoutes } from './routes/docs.js'
 import { statusRoutes } from './routes/status.js'
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
   openapi: { title: 'Cinema gateway', description: 'One entry point for every Cinema service.' },
+  serverOptions: (config) => ({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: items(config.TRUST_PROXY).length > 0 ? items(config.TRUST_PROXY) : false,
+  }),
   app: async (fastify, { config }) => {
     const upstreams = upstreamsOf(config)
+    await fastify.register(hardening, { config })
     await fastify.register(indexRoute, {
-      subresources: { ...Object.fromEntries(upstreams.map(({ name }) => [name, `/${name}`])), status: '/status' },
+      subresources: {
+        ...Object.fromEntries(upstreams.map(({ name }) => [name, `/${name}`])),
+        status: '/status',
+        docs: '/docs',
+      },
     })
     await fastify.register(statusRoutes, { upstreams, config })
+    await fastify.register(docsRoutes, { upstreams, config })
     for (const upstream of upstreams) await fastify.register(upstreamProxy, { upstream, config })
   },
 }

@@ -1,6 +1,8 @@
 import { loadConfig, peerUrl, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
+const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
+
 export const GatewayConfig = serviceConfigSchema(8080, {
   USERS_URL: peerUrl('users', 5000),
   MOVIES_URL: peerUrl('movies', 5001),
@@ -17,10 +19,30 @@ export const GatewayConfig = serviceConfigSchema(8080, {
     description: 'longest wait for a service to answer before 504',
   }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, default: 128, description: 'keep-alive connections per service' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per client per window' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000, description: 'rate-limit window' }),
+  RATE_LIMIT_ALLOW: list(
+    'comma-separated client addresses never rate limited (loopback, so local load tests get through)',
+    '127.0.0.1,::1,::ffff:127.0.0.1',
+  ),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'largest request body (413 above)' }),
+  CORS_ORIGINS: list('comma-separated origins allowed to call the API from a browser; empty: none', ''),
+  TRUST_PROXY: list(
+    'proxies whose X-Forwarded-For is believed (addresses, CIDRs or loopback/linklocal/uniquelocal); empty: none',
+    '',
+  ),
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
 
 export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(GatewayConfig, env)
+
+/** A comma-separated setting as its items. */
+export function items(setting: string): string[] {
+  return setting
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+}
 
 /** The services behind the gateway: each owns the paths under `/<name>`. */
 export function upstreamsOf(config: GatewayConfig) {

@@ -84,6 +84,10 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
     prefix: `/${upstream.name}`,
     rewritePrefix: `/${upstream.name}`,
     disableRequestLogging: true,
+    // Bodies are parsed here, so the gateway's body limit holds (a streamed body would bypass it).
+    proxyPayloads: false,
+    // OPTIONS is answered by the CORS plugin; the services have no OPTIONS routes.
+    httpMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
     undici: {
       connections: config.UPSTREAM_CONNECTIONS,
       pipelining: 1,
@@ -93,7 +97,10 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
     },
     replyOptions: {
       rewriteRequestHeaders: forwardedRequestHeaders,
-      rewriteHeaders: (headers) => withoutHopByHop(headers),
+      rewriteHeaders: (headers) => {
+        const { 'x-powered-by': _poweredBy, ...kept } = withoutHopByHop(headers)
+        return kept
+      },
       onError: (reply, { error }) => {
         const failure = describeUpstreamError(upstream.name, config.UPSTREAM_TIMEOUT_MS, error)
         reply.request.upstreamOutcome = failure.outcome

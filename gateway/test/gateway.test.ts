@@ -161,6 +161,7 @@ t.test('GET / lists the services; GET /status says which are up and how fast', a
       showtimes: '/showtimes',
       bookings: '/bookings',
       status: '/status',
+      docs: '/docs',
     },
   })
   const status = (await app.inject('/status')).json()

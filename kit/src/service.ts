@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import closeWithGrace from 'close-with-grace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
+import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
 import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
@@ -17,8 +18,8 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   openapi: OpenApiOptions
   /** The service itself: its app plugins, then its routes. */
   app: FastifyPluginAsyncTypebox<{ config: Config }>
-  /** Extra Fastify server options, e.g. a body limit. */
-  serverOptions?: Partial<FastifyServerOptions>
+  /** Extra Fastify server options from the config, e.g. a body limit. */
+  serverOptions?: (config: Config) => Partial<FastifyServerOptions>
 }
 
 /**
@@ -39,7 +40,7 @@ export async function buildService<Config extends BaseConfig>(
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: describeValidationErrors,
-    ...definition.serverOptions,
+    ...definition.serverOptions?.(config),
   }).withTypeProvider<TypeBoxTypeProvider>()
   fastify.setValidatorCompiler(validatorCompiler)
 
@@ -49,7 +50,8 @@ export async function buildService<Config extends BaseConfig>(
   await fastify.register(requestLogging)
   await fastify.register(metrics)
   await fastify.register(health)
-  await fastify.register(definition.app, { config })
+  // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.
+  await fastify.register(fp(definition.app), { config })
   return fastify
 }
 

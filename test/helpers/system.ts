@@ -13,6 +13,8 @@ export interface SystemOptions {
   only?: string[]
   /** Extra environment for every service. */
   env?: Record<string, string>
+  /** Extra environment per service, e.g. its DATABASE_URL. */
+  serviceEnv?: Record<string, Record<string, string>>
 }
 
 export interface RunningSystem {
@@ -60,7 +62,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     const service = byName(name)
     const child = spawn(process.execPath, [join(ROOT, service.entry)], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'info', ...options.env, ...service.env },
+      env: { ...process.env, LOG_LEVEL: 'info', ...options.env, ...service.env, ...options.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     processes.set(name, child)

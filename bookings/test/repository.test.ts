@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { migrate } from '@cinema/kit'
+import t from 'tap'
+import { eachDriver, quietLog } from '../../test/helpers/databases.js'
+import { BookingRepository, bookingMigrations } from '../src/repository.js'
+
+const SEED_FILE = fileURLToPath(new URL('../../data/bookings.json', import.meta.url))
+const CREED = '267eedb8-0f5d-42d5-8f43-72426b9fb3e6'
+
+t.test('booking repository', (t) =>
+  eachDriver(t, async (t, { open }) => {
+    const db = await open()
+    await migrate(db, bookingMigrations(SEED_FILE), quietLog)
+    const bookings = new BookingRepository(db)
+
+    t.test('seeded from data/bookings.json, grouped by user and date, in booking order', async (t) => {
+      t.same(await bookings.all(), JSON.parse(readFileSync(SEED_FILE, 'utf8')))
+      t.same(await bookings.forUser('chris_rivers'), { '20151201': [CREED] })
+      t.equal(await bookings.forUser('jim_halpert'), undefined)
+    })
+
+    t.test('add is true once, then false; remove likewise', async (t) => {
+      t.equal(await bookings.add('jim_halpert', '20151201', CREED), true)
+      t.equal(await bookings.add('jim_halpert', '20151201', CREED), false)
+      t.same(await bookings.forUser('jim_halpert'), { '20151201': [CREED] })
+      t.equal(await bookings.remove('jim_halpert', '20151201', CREED), true)
+      t.equal(await bookings.remove('jim_halpert', '20151201', CREED), false)
+      t.equal(await bookings.forUser('jim_halpert'), undefined)
+    })
+
+    t.test('the schema refuses what no caller should write', async (t) => {
+      await t.rejects(bookings.add('', '20151201', CREED), { code: '23514' })
+      await t.rejects(bookings.add('pam_beesly', '2015-12-01', CREED), { code: '23514' })
+    })
+
+    t.test('concurrent adds: 100 distinct all land; 20 identical make one row', async (t) => {
+      const distinct = Array.from({ length: 100 }, (_, i) => bookings.add(`racer_${i}`, '20151201', CREED))
+      t.equal((await Promise.all(distinct)).filter(Boolean).length, 100)
+      const same = Array.from({ length: 20 }, () => bookings.add('pam_beesly', '20151202', CREED))
+      t.equal((await Promise.all(same)).filter(Boolean).length, 1, 'exactly one reports it created the row')
+      t.same(await bookings.forUser('pam_beesly'), { '20151202': [CREED] })
+      const [{ n } = { n: 0 }] = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM bookings WHERE username LIKE 'racer_%'",
+      )
+      t.equal(n, 100)
+    })
+  }),
+)

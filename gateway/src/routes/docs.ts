@@ -1,0 +1,76 @@
+import { createPeerClient, ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import type { GatewayConfig, Upstream } from '../config.js'
+
+type OpenApiDocument = { paths?: Record<string, unknown>; servers?: unknown[] }
+
+/**
+ * `GET /docs`: one interactive page with the OpenAPI documents of the gateway and of every
+ * service, each service's reduced to the paths the gateway routes, so "Try it out" goes through it.
+ */
+export const docsRoutes: FastifyPluginAsyncTypebox<{ upstreams: readonly Upstream[]; config: GatewayConfig }> = async (
+  fastify,
+  { upstreams, config },
+) => {
+  const clients = new Map<string, PeerClient>(
+    upstreams.map((upstream) => [
+      upstream.name,
+      createPeerClient(
+        fastify,
+        {
+          PEER_CONNECT_TIMEOUT_MS: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+          PEER_TIMEOUT_MS: config.UPSTREAM_TIMEOUT_MS,
+          PEER_CONNECTIONS: 1,
+          PEER_BREAKER_FAILURES: 5,
+          PEER_BREAKER_COOLDOWN_MS: 2_000,
+        },
+        upstream.name,
+        upstream.url,
+      ),
+    ]),
+  )
+
+  fastify.get(
+    '/docs/services/:service',
+    {
+      schema: {
+        operationId: 'getServiceOpenApi',
+        tags: ['docs'],
+        summary: 'A service’s OpenAPI document, as reachable through the gateway',
+        params: Type.Object({ service: Type.String({ description: 'users.json, movies.json, …' }) }),
+        response: {
+          200: Type.Object({}, { additionalProperties: true }),
+          404: ErrorResponse,
+          503: ErrorResponse,
+          504: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const name = request.params.service.replace(/\.json$/, '')
+      const client = clients.get(name)
+      if (!client) throw new HttpError(404, `no service named ${name}`)
+      const document = await client.getJson<OpenApiDocument>('/openapi.json', request.id)
+      if (!document) throw new HttpError(503, `${name} service has no OpenAPI document`, { expose: true })
+      const routed = Object.entries(document.paths ?? {}).filter(
+        ([path]) => path === `/${name}` || path.startsWith(`/${name}/`),
+      )
+      return { ...document, servers: [{ url: '/' }], paths: Object.fromEntries(routed) }
+    },
+  )
+
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiConfig: {
+      // No calls to validator.swagger.io: the page works offline and stays same-origin.
+      validatorUrl: null,
+      urls: [
+        { name: 'gateway', url: '/docs/json' },
+        ...upstreams.map(({ name }) => ({ name, url: `/docs/services/${name}.json` })),
+      ],
+    },
+  })
+}

@@ -1,0 +1,64 @@
+// SIGTERM on a real process: not ready any more, new connections refused, requests in flight
+// finish, exit 0 within the grace period.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import t from 'tap'
+import { Pool } from 'undici'
+import { ROOT } from '../../scripts/services.mjs'
+import { freePort } from '../helpers/ports.js'
+import { json, stub } from '../helpers/servers.js'
+import { waitUntilReady } from '../helpers/system.js'
+
+const SLOW_MS = 1_000
+
+t.test('graceful shutdown of a service process', async (t) => {
+  const slowMovies = await stub((_req, res) => {
+    setTimeout(() => json(res, 200, { slow: true }), SLOW_MS)
+  })
+  t.teardown(() => slowMovies.close())
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const gateway = spawn(process.execPath, [join(ROOT, 'gateway/dist/server.js')], {
+    env: { ...process.env, PORT: String(port), MOVIES_URL: slowMovies.url, SHUTDOWN_GRACE_MS: '5000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let logs = ''
+  gateway.stdout.on('data', (chunk) => {
+    logs += chunk
+  })
+  const exited = once(gateway, 'exit')
+  t.teardown(() => gateway.kill('SIGKILL'))
+  await waitUntilReady(url)
+
+  // One keep-alive connection with two pipelined requests: a slow one in flight when SIGTERM
+  // arrives, then /readyz, which the server reads only after the slow one is answered.
+  const connection = new Pool(url, { connections: 1, pipelining: 2 })
+  t.teardown(() => connection.destroy())
+  const inFlight = connection.request({ path: '/movies', method: 'GET' })
+  const readiness = connection.request({ path: '/readyz', method: 'GET' })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const signalledAt = Date.now()
+  gateway.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+
+  const newConnection = await fetch(`${url}/livez`).then(
+    () => 'accepted',
+    () => 'refused',
+  )
+  t.equal(newConnection, 'refused', 'new connections are refused once shutdown begins')
+
+  const finished = await inFlight
+  t.equal(finished.statusCode, 200, 'the request in flight finished')
+  t.same(await finished.body.json(), { slow: true })
+  const ready = await readiness
+  t.equal(ready.statusCode, 503, '/readyz answers 503 during shutdown')
+  await ready.body.dump()
+
+  const [code] = await exited
+  const took = Date.now() - signalledAt
+  t.equal(code, 0, 'exit 0')
+  t.ok(took < 5_000, `stopped ${took} ms after SIGTERM, within the grace period`)
+  t.match(logs, /shutting down: finishing requests in flight/)
+  t.match(logs, /"msg":"stopped"/)
+})
