@@ -30,7 +30,7 @@ export interface BookedMovie {
 /** Show date → the user's booked movies that day. */
 export type UserBookings = Record<string, BookedMovie[]>
 export type SuggestedMovie = Movie & { uri: string }
-export interface ServiceStatus {
+interface ServiceStatus {
   name: string
   status: 'up' | 'down'
   latencyMs: number
