@@ -13,6 +13,9 @@ export interface OpenApiOptions {
 export const openapi = fp(
   async (fastify: FastifyInstance, options: OpenApiOptions) => {
     await fastify.register(swagger, {
+      // Routes without any schema are plumbing (the gateway's proxy catch-alls, static files),
+      // documented by their owners; everything with a schema is listed.
+      transform: ({ schema, url }) => ({ schema: schema ?? { hide: true }, url }),
       openapi: {
         openapi: '3.1.0',
         info: { title: options.title, description: options.description, version: options.version ?? '1.0.0' },

@@ -3,6 +3,7 @@ import t from 'tap'
 import { Type } from 'typebox'
 import { loadConfig, serviceConfigSchema } from '../src/config.js'
 import { ErrorResponse, HttpError } from '../src/errors.js'
+import { loggerOptions } from '../src/logging.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
 
 const Config = serviceConfigSchema(0, {})
@@ -199,4 +200,10 @@ t.test('OpenAPI: every route is documented with an operationId', async (t) => {
   t.ok(operations.length >= 9)
   t.ok(operations.every((operation) => typeof operation.operationId === 'string'))
   t.ok(document.paths['/readyz'].get.responses['503'], 'readiness documents its 503')
+})
+
+t.test('pretty log output only for a terminal', async (t) => {
+  t.notOk(loggerOptions('sample', 'info', false).transport, 'JSON lines when stdout is a pipe or a file')
+  t.match(loggerOptions('sample', 'info', true).transport, { target: 'pino-pretty' })
+  t.equal(loggerOptions('sample', 'debug', false).level, 'debug', 'LOG_LEVEL is the level')
 })

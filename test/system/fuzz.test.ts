@@ -9,16 +9,21 @@ import { startSystem } from '../helpers/system.js'
 interface Operation {
   method: string
   path: string
+  operationId?: string
 }
 
 const RUNS_PER_TARGET = Number(process.env.FUZZ_RUNS ?? 150)
 
 async function operationsOf(baseUrl: string, documentPath = '/openapi.json'): Promise<Operation[]> {
   const document = (await (await fetch(`${baseUrl}${documentPath}`)).json()) as {
-    paths: Record<string, Record<string, unknown>>
+    paths: Record<string, Record<string, { operationId?: string }>>
   }
   return Object.entries(document.paths).flatMap(([path, methods]) =>
-    Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
+    Object.entries(methods).map(([method, operation]) => ({
+      method: method.toUpperCase(),
+      path,
+      operationId: operation.operationId,
+    })),
   )
 }
 
@@ -96,6 +101,11 @@ t.test('fuzzing every route', async (t) => {
       }
     }
     t.ok(operations.length >= 3, `${target.name}: ${operations.length} operations`)
+    t.same(
+      operations.filter((operation) => !operation.operationId),
+      [],
+      `${target.name}: every operation of its OpenAPI document has an operationId`,
+    )
 
     const failures: string[] = []
     await fc
