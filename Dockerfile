@@ -1,0 +1,74 @@
+# One image per Node.js service, from this one file: users, movies, showtimes, bookings, gateway.
+#   docker build --build-arg SERVICE=movies -t cinema/movies .
+# compose.yaml builds all five. The UI has its own ui/Dockerfile (nginx).
+#
+# build    every workspace's dependencies (one layer, the same for all five services), then the
+#          sources of the kit and of SERVICE, compiled by tsc into <workspace>/dist
+# runtime  production dependencies of the kit and SERVICE only (no PGlite: containers always have
+#          a PostgreSQL server), the compiled JavaScript, data/ and SQL migrations; runs as `node`
+
+ARG NODE_IMAGE=node:24-trixie-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Manifests first, so the dependency layer is reused until a manifest or the lockfile changes.
+# npm needs every workspace's manifest to honour the lockfile: list a new workspace here too.
+COPY package.json package-lock.json ./
+COPY kit/package.json kit/
+COPY users/package.json users/
+COPY movies/package.json movies/
+COPY showtimes/package.json showtimes/
+COPY bookings/package.json bookings/
+COPY gateway/package.json gateway/
+COPY ui/package.json ui/
+# No install scripts are needed to compile; the optional PGlite is, for its type declarations.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier
+ARG SERVICE
+RUN test -n "$SERVICE" || { echo "build with --build-arg SERVICE=<users|movies|showtimes|bookings|gateway>" >&2; exit 1; }
+COPY tsconfig.base.json ./
+COPY kit/tsconfig.json kit/
+COPY kit/src kit/src
+COPY ${SERVICE}/ ${SERVICE}/
+# tsc -b builds the kit first (a project reference). /out is the runtime's tree: compiled
+# JavaScript without declarations or source maps, and the migrations of a service that has them.
+RUN node_modules/.bin/tsc -b "$SERVICE" \
+ && mkdir -p "/out/kit" "/out/$SERVICE" \
+ && cp -r kit/dist "/out/kit/dist" \
+ && cp -r "$SERVICE/dist" "/out/$SERVICE/dist" \
+ && if [ -d "$SERVICE/migrations" ]; then cp -r "$SERVICE/migrations" "/out/$SERVICE/migrations"; fi \
+ && find /out -type f \( -name '*.d.ts' -o -name '*.map' -o -name '*.tsbuildinfo' \) -delete
+
+
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY kit/package.json kit/
+COPY users/package.json users/
+COPY movies/package.json movies/
+COPY showtimes/package.json showtimes/
+COPY bookings/package.json bookings/
+COPY gateway/package.json gateway/
+COPY ui/package.json ui/
+# Production dependencies of the kit and this service only, then what no running process reads:
+# type declarations, source maps, Markdown, and each package's own tests, docs and examples
+# (licence files stay). Owned by root, so the service cannot change its own code.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --no-update-notifier \
+      --workspace kit --workspace "$SERVICE" \
+ && find node_modules "$SERVICE" -depth -regextype posix-extended \
+      \( -type d -regex '.*/node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|docs|doc|example|examples|benchmark|benchmarks|bench|\.github)' \
+         -exec rm -rf {} + \) \
+      -o \( -type f -regex '.*/node_modules/.*\.(d\.ts|d\.mts|d\.cts|map|md|markdown)' \
+         ! -iname 'licen[cs]e*' -delete \)
+COPY data/ data/
+COPY docker/healthcheck.mjs docker/
+COPY --from=build /out/ ./
+ENV NODE_ENV=production \
+    HOST=0.0.0.0
+USER node
+# The service finds data/ and its migrations from its own file's location, not from the working
+# directory. Exec form: node is PID 1 and gets SIGTERM itself (close-with-grace drains, then exits).
+WORKDIR /app/${SERVICE}
+CMD ["node", "dist/server.js"]
