@@ -1,0 +1,419 @@
+// The Docker Compose deployment end to end: `npm run test:compose` (needs Docker with the Compose
+// plugin; `../shared/docker/setup.sh .` provides them). Named *.e2e.ts so that `npm test` never
+// picks it up: it builds images and takes the fixed ports 5000–5004 and 8080.
+//
+// Under its own project name: builds and starts everything with `docker compose up -d --build
+// --wait`, checks the containers' hardening, the databases' isolation, every read call of API.md
+// on each service's port, through the gateway and through the UI's /api/, the UI's pages, a
+// stopped movies service and its return, writes that survive `docker compose kill`, and a
+// graceful `docker compose stop`. `docker compose down -v` runs at the end, also after a failure.
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { portIsFree } from '../helpers/ports.js'
+import { READ_CALLS } from '../helpers/reference.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const PROJECT = process.env.CINEMA_COMPOSE_PROJECT ?? 'cinema-compose-test'
+const PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080, ui: 5004 } as const
+type Published = keyof typeof PORTS
+const SERVICES = ['postgres', 'users', 'movies', 'showtimes', 'bookings', 'gateway', 'ui'] as const
+const NODE_SERVICES = ['users', 'movies', 'showtimes', 'bookings', 'gateway'] as const
+const url = (name: Published) => `http://127.0.0.1:${PORTS[name]}`
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const DINOSAUR = '720d006c-3a57-4b6a-b18f-9b713b073f3c'
+const SPECTRE = '39ab85e5-5e8e-4dc5-afea-65dc368bd7ab'
+
+interface Run {
+  code: number | null
+  output: string
+}
+
+/** `docker compose -p <project> …` in the repository, its stdout and stderr together. */
+function compose(args: string[], timeoutMs = 120_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', ['compose', '--ansi', 'never', '-p', PROJECT, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      output += chunk
+    })
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, output })
+    })
+  })
+}
+
+const tail = (text: string, lines = 60) => text.trimEnd().split('\n').slice(-lines).join('\n')
+
+async function composeOk(args: string[], timeoutMs?: number): Promise<string> {
+  const run = await compose(args, timeoutMs)
+  if (run.code !== 0) {
+    const state = await compose(['ps', '-a'])
+    const logs = await compose(['logs', '--no-color', '--tail', '20'])
+    throw new Error(
+      `docker compose ${args.join(' ')} exited ${run.code}:\n${tail(run.output)}\n\n${state.output}\n${tail(logs.output, 150)}`,
+    )
+  }
+  return run.output
+}
+
+function docker(args: string[]): string {
+  const run = spawnSync('docker', args, { encoding: 'utf8' })
+  if (run.status !== 0) throw new Error(`docker ${args.join(' ')}: ${run.stderr || run.error}`)
+  return run.stdout
+}
+
+interface Answer {
+  status: number
+  headers: Headers
+  text: string
+}
+
+async function request(target: string, init: RequestInit = {}): Promise<Answer> {
+  const response = await fetch(target, { ...init, signal: AbortSignal.timeout(10_000) })
+  return { status: response.status, headers: response.headers, text: await response.text() }
+}
+
+const json = (answer: Answer): unknown => {
+  try {
+    return JSON.parse(answer.text)
+  } catch {
+    return answer.text
+  }
+}
+
+/** Asks until `done` holds or the time is up; the last answer either way. */
+async function poll(target: string, done: (answer: Answer) => boolean, timeoutMs: number): Promise<Answer> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const answer = await request(target).catch(
+      (error: Error): Answer => ({ status: 0, headers: new Headers(), text: error.message }),
+    )
+    if (done(answer) || Date.now() > deadline) return answer
+    await sleep(100)
+  }
+}
+
+interface Container {
+  Name: string
+  Service: string
+  State: string
+  Health: string
+  ExitCode: number
+}
+
+/** `docker compose ps --format json`: one object per line (Compose ≥ 2.21) or one array (older). */
+async function containers(): Promise<Container[]> {
+  const output = (await composeOk(['ps', '--all', '--format', 'json'])).trim()
+  if (!output) return []
+  if (output.startsWith('[')) return JSON.parse(output)
+  return output.split('\n').map((line) => JSON.parse(line))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let tornDown = false
+async function teardown() {
+  if (tornDown) return
+  tornDown = true
+  await compose(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 180_000)
+}
+// A run cut short (Ctrl-C, tap's timeout) still leaves nothing behind.
+process.once('exit', () => {
+  if (!tornDown) {
+    spawnSync('docker', ['compose', '-p', PROJECT, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    })
+  }
+})
+t.teardown(async () => {
+  await teardown()
+  const left = docker(['ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${PROJECT}`]).trim()
+  if (left) throw new Error(`containers of ${PROJECT} left after docker compose down: ${left}`)
+})
+
+let up = false
+
+await t.test('docker compose up --build --wait: every container builds, starts and turns healthy', async (t) => {
+  const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' })
+  if (version.status !== 0) {
+    throw new Error(`docker compose is not available (run ../shared/docker/setup.sh .): ${version.stderr}`)
+  }
+  // What an earlier run of this test left behind would hold the ports.
+  await compose(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 180_000)
+
+  // The ports are fixed (those of the original system), so something else holding one is waited
+  // for a while, then named.
+  const waitUntil = Date.now() + Number(process.env.CINEMA_COMPOSE_PORT_WAIT_MS ?? 30_000)
+  let taken: string[] = []
+  for (;;) {
+    const free = await Promise.all(
+      Object.entries(PORTS).map(async ([name, port]) => [name, port, await portIsFree(port)]),
+    )
+    taken = free.filter(([, , isFree]) => !isFree).map(([name, port]) => `${port} (${name})`)
+    if (taken.length === 0 || Date.now() > waitUntil) break
+    await sleep(1_000)
+  }
+  if (taken.length > 0) {
+    const holders = docker(['ps', '--format', '{{.Names}} ({{.Ports}})']).trim()
+    throw new Error(
+      `ports already in use on 127.0.0.1: ${taken.join(', ')}. The Compose test needs them free: stop what holds ` +
+        `them (\`npm run stop\`, or \`docker compose down\` for a Compose run).${holders ? `\nrunning containers:\n${holders}` : ''}`,
+    )
+  }
+  t.pass('ports 5000–5004 and 8080 are free')
+
+  const started = Date.now()
+  await composeOk(['up', '--detach', '--build', '--wait'], 20 * 60_000)
+  t.comment(`built and healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  const all = await containers()
+  for (const service of SERVICES) {
+    const container = all.find((candidate) => candidate.Service === service)
+    t.match(container, { State: 'running', Health: 'healthy' }, `${service} running and healthy`)
+  }
+  up = true
+})
+
+// The rest needs the running system; tap runs the tests in order, each after the one before.
+const skip = !up && 'the system did not come up'
+
+t.test('every container is hardened as compose.yaml says', { skip }, async (t) => {
+  for (const service of SERVICES) {
+    const [container] = JSON.parse(docker(['inspect', `${PROJECT}-${service}-1`]))
+    const { Config: config, HostConfig: host, NetworkSettings: network } = container
+    t.ok(config.User && !/^(root|0)(:|$)/.test(config.User), `${service} runs as ${config.User}, not root`)
+    t.equal(host.ReadonlyRootfs, true, `${service}: read-only root file system`)
+    t.same(host.CapDrop, ['ALL'], `${service}: every capability dropped`)
+    t.notOk(host.CapAdd?.length, `${service}: none added back`)
+    t.ok(host.SecurityOpt?.includes('no-new-privileges:true'), `${service}: no-new-privileges`)
+    t.ok(host.Memory > 0, `${service}: memory limit ${host.Memory / 2 ** 20} MiB`)
+    t.equal(host.RestartPolicy?.Name, 'unless-stopped', `${service}: restart unless-stopped`)
+    t.ok(config.Healthcheck?.Test?.length, `${service}: healthcheck ${config.Healthcheck?.Test?.slice(1).join(' ')}`)
+    const published = Object.values(network.Ports ?? {})
+      .flat()
+      .filter(Boolean) as { HostIp: string; HostPort: string }[]
+    if (service === 'postgres') t.same(published, [], 'postgres is not published')
+    else
+      t.ok(
+        published.length > 0 && published.every((binding) => binding.HostIp === '127.0.0.1'),
+        `${service}: published on 127.0.0.1 only`,
+      )
+  }
+  for (const service of NODE_SERVICES) {
+    const [container] = JSON.parse(docker(['inspect', `${PROJECT}-${service}-1`]))
+    const env: string[] = container.Config.Env
+    const graceMs = Number(env.find((line) => line.startsWith('SHUTDOWN_GRACE_MS='))?.split('=')[1])
+    t.ok(
+      container.Config.StopTimeout * 1000 > graceMs,
+      `${service}: Docker waits ${container.Config.StopTimeout} s, longer than its own ${graceMs} ms grace`,
+    )
+  }
+})
+
+t.test('postgres: one database per owning service, each role reaches only its own', { skip }, async (t) => {
+  const connect = async (role: string, password: string, database: string) =>
+    compose([
+      'exec',
+      '-T',
+      '-e',
+      `PGPASSWORD=${password}`,
+      'postgres',
+      'psql',
+      '--no-psqlrc',
+      '-h',
+      '127.0.0.1',
+      '-U',
+      role,
+      '-d',
+      database,
+      '-Atc',
+      'SELECT current_user',
+    ])
+  // The passwords compose.yaml gave the database (defaults, or .env's).
+  const [postgres] = JSON.parse(docker(['inspect', `${PROJECT}-postgres-1`]))
+  const env = new Map(
+    (postgres.Config.Env as string[]).map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  )
+  const roles = { users: env.get('USERS_DB_PASSWORD') ?? '', bookings: env.get('BOOKINGS_DB_PASSWORD') ?? '' }
+  for (const [role, password] of Object.entries(roles)) {
+    const own = await connect(role, password, role)
+    t.equal(own.code, 0, `${role} connects to its database: ${own.output.trim()}`)
+    for (const other of ['users', 'bookings', 'postgres', 'template1'].filter((name) => name !== role)) {
+      const refused = await connect(role, password, other)
+      t.match(refused.output, /permission denied|does not have CONNECT privilege/, `${role} cannot connect to ${other}`)
+    }
+  }
+})
+
+t.test('every read call of API.md: straight, through the gateway, through the UI /api/', { skip }, async (t) => {
+  for (const call of READ_CALLS) {
+    const routes: [string, string][] = [['straight', `${url(call.service)}${call.path}`]]
+    // `/` of the gateway and of /api/ is the gateway's own index.
+    if (call.path !== '/') {
+      routes.push(['through the gateway', `${url('gateway')}${call.path}`])
+      routes.push(['through the UI /api/', `${url('ui')}/api${call.path}`])
+    }
+    for (const [route, target] of routes) {
+      const answer = await request(target)
+      t.equal(answer.status, call.status, `${call.service} ${call.path} ${route}: status`)
+      t.same(json(answer), call.body, `${call.service} ${call.path} ${route}: body`)
+    }
+  }
+  const status = await request(`${url('gateway')}/status`)
+  t.equal(status.status, 200, 'gateway /status')
+  t.match(json(status), {
+    services: NODE_SERVICES.filter((name) => name !== 'gateway').map((name) => ({ name, status: 'up' })),
+  })
+})
+
+t.test('the UI on 5004: its pages, its files, its /api/ proxy', { skip }, async (t) => {
+  const index = await request(`${url('ui')}/`)
+  for (const page of ['/', '/movies', '/showtimes', '/users', '/bookings/dwight_schrute']) {
+    const answer = await request(`${url('ui')}${page}`)
+    t.equal(answer.status, 200, `page ${page}`)
+    t.match(answer.headers.get('content-type'), /^text\/html/, `page ${page} is HTML`)
+    t.equal(answer.text, index.text, `page ${page} is the web app`)
+    t.match(answer.headers.get('content-security-policy'), /default-src 'self'/, `page ${page} has a CSP`)
+  }
+  const assets = [...index.text.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1] as string)
+  t.ok(assets.length > 0, `index.html names its files: ${assets.join(' ')}`)
+  for (const asset of assets) {
+    const answer = await request(`${url('ui')}${asset}`)
+    t.equal(answer.status, 200, `${asset} served`)
+    t.match(answer.headers.get('cache-control'), /immutable/, `${asset} cached for good`)
+  }
+  t.equal((await request(`${url('ui')}/assets/missing.js`)).status, 404, 'a missing file is a 404, not the app')
+
+  const movies = await request(`${url('ui')}/api/movies`)
+  t.equal(movies.status, 200, '/api/movies')
+  t.same(json(movies), json(await request(`${url('movies')}/movies`)), '/api/movies is the catalog')
+  t.match(
+    json(await request(`${url('ui')}/api/status`)),
+    { services: [{ name: 'users', status: 'up' }] },
+    '/api/status',
+  )
+  const query = await request(`${url('ui')}/api/users/chris_rivers/suggested?limit=1`)
+  t.equal((json(query) as unknown[]).length, 1, '/api/ keeps the query string')
+})
+
+t.test(
+  'docker compose stop movies: users and the gateway answer 503 naming movies; start heals',
+  { skip },
+  async (t) => {
+    const suggested = `${url('users')}/users/dwight_schrute/suggested`
+    t.equal((await request(suggested)).status, 200, 'suggestions before')
+
+    await composeOk(['stop', 'movies'])
+    const stoppedAt = Date.now()
+    // The users service reuses the catalog for 1 s (CATALOG_CACHE_TTL_MS).
+    const straight = await poll(suggested, (answer) => answer.status !== 200, 5_000)
+    const elapsed = Date.now() - stoppedAt
+    t.equal(straight.status, 503, 'users: 503')
+    t.same(json(straight), { statusCode: 503, error: 'Service Unavailable', message: 'movies service is unavailable' })
+    t.ok(elapsed < 3_000, `users answered 503 naming movies ${elapsed} ms after the stop`)
+
+    const gateway = await request(`${url('gateway')}/movies`)
+    t.ok([502, 503].includes(gateway.status), `gateway /movies: ${gateway.status}`)
+    t.match(json(gateway), { message: /movies/ }, 'the gateway names movies')
+    const proxied = await request(`${url('ui')}/api/movies`)
+    t.match(json(proxied), { message: /movies/ }, 'so does the UI /api/')
+    t.equal((await request(`${url('users')}/users/dwight_schrute`)).status, 200, 'what needs no movies still works')
+    t.equal((await request(`${url('gateway')}/showtimes`)).status, 200, 'the other services still answer')
+
+    await composeOk(['start', 'movies'])
+    const back = await poll(suggested, (answer) => answer.status === 200, 30_000)
+    t.equal(back.status, 200, 'users answers again without a restart')
+    t.equal(
+      (await poll(`${url('gateway')}/movies`, (answer) => answer.status === 200, 30_000)).status,
+      200,
+      'gateway too',
+    )
+    const deadline = Date.now() + 30_000
+    let movies: Container | undefined
+    do {
+      movies = (await containers()).find((container) => container.Service === 'movies')
+      if (movies?.Health !== 'healthy') await sleep(500)
+    } while (movies?.Health !== 'healthy' && Date.now() < deadline)
+    t.match(movies, { State: 'running', Health: 'healthy' }, 'movies healthy again')
+  },
+)
+
+t.test('writes survive docker compose kill and up --wait', { skip }, async (t) => {
+  const gateway = url('gateway')
+  const booking = `${gateway}/bookings/jim_halpert/20151130/${DINOSAUR}`
+  const put = await request(booking, { method: 'PUT' })
+  t.equal(put.status, 201, `PUT ${booking}: 201`)
+  const created = await request(`${gateway}/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'compose_durable', name: 'Dora Durable' }),
+  })
+  t.equal(created.status, 201, 'POST /users: 201')
+  const second = `${gateway}/bookings/compose_durable/20151130/${SPECTRE}`
+  t.equal((await request(second, { method: 'PUT' })).status, 201, `PUT ${second}: 201`)
+
+  await composeOk(['kill'])
+  const killed = await containers()
+  t.ok(
+    killed.every((container) => container.State !== 'running'),
+    `every container killed: ${killed.map((c) => `${c.Service} ${c.State}`).join(', ')}`,
+  )
+
+  const started = Date.now()
+  await composeOk(['up', '--detach', '--wait'], 5 * 60_000)
+  t.comment(`healthy again ${((Date.now() - started) / 1000).toFixed(1)} s after docker compose up -d --wait`)
+
+  t.same(json(await request(`${gateway}/bookings/jim_halpert`)), { '20151130': [DINOSAUR] }, 'the booking is there')
+  t.same(
+    json(await request(`${url('users')}/users/jim_halpert/bookings`)),
+    { '20151130': [{ title: 'The Good Dinosaur', rating: 7.4, uri: `/movies/${DINOSAUR}` }] },
+    'and in the user’s booked movies',
+  )
+  t.match(
+    json(await request(`${gateway}/users/compose_durable`)),
+    { id: 'compose_durable', name: 'Dora Durable' },
+    'the user is there',
+  )
+  t.same(
+    json(await request(`${url('bookings')}/bookings/compose_durable`)),
+    { '20151130': [SPECTRE] },
+    'with its booking',
+  )
+  t.equal((await request(booking, { method: 'PUT' })).status, 200, 'booking again: 200, already there')
+  t.equal(
+    Object.keys(json(await request(`${gateway}/users`)) as object).length,
+    8,
+    'the seed was not applied again: 7 original users + 1',
+  )
+  const original = READ_CALLS.find((call) => call.service === 'bookings' && call.path === '/bookings/dwight_schrute')
+  t.same(json(await request(`${gateway}/bookings/dwight_schrute`)), original?.body, 'seeded bookings unchanged')
+})
+
+t.test('docker compose stop: every container stops gracefully within its grace period', { skip }, async (t) => {
+  const started = Date.now()
+  await composeOk(['stop'], 120_000)
+  const seconds = (Date.now() - started) / 1000
+  t.ok(seconds < 10, `stopped in ${seconds.toFixed(1)} s, nobody waited for SIGKILL`)
+  for (const container of await containers()) {
+    t.equal(container.ExitCode, 0, `${container.Service} exited 0 (${container.State})`)
+  }
+})
+
+t.test('docker compose down -v removes everything', async (t) => {
+  await teardown()
+  const left = docker(['ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${PROJECT}`]).trim()
+  t.equal(left, '', 'no container left')
+  const volumes = docker(['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${PROJECT}`]).trim()
+  t.equal(volumes, '', 'no volume left')
+})
