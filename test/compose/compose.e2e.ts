@@ -128,15 +128,22 @@ async function teardown() {
   tornDown = true
   await compose(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 180_000)
 }
-// A run cut short (Ctrl-C, tap's timeout) still leaves nothing behind.
-process.once('exit', () => {
-  if (!tornDown) {
-    spawnSync('docker', ['compose', '-p', PROJECT, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], {
-      cwd: ROOT,
-      stdio: 'ignore',
-    })
-  }
-})
+// A run cut short (Ctrl-C, tap's timeout, an uncaught error) still leaves nothing behind.
+function teardownNow() {
+  if (tornDown) return
+  tornDown = true
+  spawnSync('docker', ['compose', '-p', PROJECT, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  })
+}
+process.once('exit', teardownNow)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    teardownNow()
+    process.kill(process.pid, signal)
+  })
+}
 t.teardown(async () => {
   await teardown()
   const left = docker(['ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${PROJECT}`]).trim()
