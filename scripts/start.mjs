@@ -42,7 +42,7 @@ const children = new Map()
 const started = performance.now()
 
 for (const service of selected) {
-  const child = spawn(process.execPath, [join(ROOT, service.entry)], {
+  const child = spawn(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
     cwd: ROOT,
     env: { ...process.env, ...service.env },
     stdio: ['ignore', 'pipe', 'pipe'],

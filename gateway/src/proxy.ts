@@ -1,11 +1,22 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { errorBody, type PeerOutcome } from '@cinema/kit'
+import { errorBody, observer, type PeerOutcome } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { type Dispatcher, Pool } from 'undici'
 import type { GatewayConfig, Upstream } from './config.js'
 
-// RFC 9110 §7.6.1: meaningful for one connection only, never forwarded.
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'upgrade']
+// RFC 9110 §7.6.1: meaningful for one connection only, never forwarded. (reply-from already drops
+// `connection` and the headers it names from requests; the same is done here for responses.)
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]
 const CONNECT_FAILURES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -14,12 +25,15 @@ const CONNECT_FAILURES = new Set([
   'EHOSTUNREACH',
   'UND_ERR_SOCKET',
 ])
+// Answers up to this size are read whole and sent in one write; larger or unsized ones stream.
+const BUFFERED_BODY_LIMIT = 64 * 1024
 
-function withoutHopByHop<Headers extends IncomingHttpHeaders>(headers: Headers): Headers {
-  const kept = { ...headers }
-  for (const name of [...HOP_BY_HOP, ...String(headers.connection ?? '').split(',')])
-    delete kept[name.trim().toLowerCase()]
-  return kept
+/** Deletes hop-by-hop headers in place: reply-from hands over its own copies. */
+function dropHopByHop<Headers extends IncomingHttpHeaders>(headers: Headers): Headers {
+  const named = headers.connection
+  if (typeof named === 'string') for (const name of named.split(',')) delete headers[name.trim().toLowerCase()]
+  for (const name of HOP_BY_HOP) delete headers[name]
+  return headers
 }
 
 /** What the service behind the gateway is told about the original request. */
@@ -27,8 +41,8 @@ export function forwardedRequestHeaders(
   request: Pick<FastifyRequest, 'id' | 'ip' | 'protocol' | 'host'>,
   headers: IncomingHttpHeaders,
 ): IncomingHttpHeaders {
-  const forwarded = withoutHopByHop(headers)
-  const priorHops = headers['x-forwarded-for']
+  const forwarded = dropHopByHop(headers)
+  const priorHops = forwarded['x-forwarded-for']
   forwarded['x-forwarded-for'] = priorHops ? `${priorHops}, ${request.ip}` : request.ip
   forwarded['x-forwarded-proto'] = request.protocol
   // headers.host already names the upstream here; the client's Host is the request's own.
@@ -36,6 +50,33 @@ export function forwardedRequestHeaders(
   forwarded['x-request-id'] = request.id
   return forwarded
 }
+
+/** What the client is told: the service's headers without hop-by-hop ones or x-powered-by. */
+function forwardedResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  dropHopByHop(headers)
+  delete headers['x-powered-by']
+  return headers
+}
+
+/**
+ * Small answers (all of this API's) are read whole and sent with one write: piping a stream per
+ * response cost more CPU than the copy (CPU profile under load). Large or unsized ones stream.
+ */
+function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
+  const length = Number(response.headers['content-length'])
+  if (!(length <= BUFFERED_BODY_LIMIT)) return reply.send(response.stream)
+  response.stream.arrayBuffer().then(
+    (body) => reply.send(Buffer.from(body)),
+    (error: unknown) => {
+      reply.request.log.warn({ cause: String(error) }, 'the answer broke off')
+      reply.removeHeader('content-length')
+      reply.code(502).send(errorBody(502, 'the service’s answer broke off'))
+    },
+  )
+}
+
+type BodyReadable = Dispatcher.ResponseData['body']
+type UpstreamResponse = { headers: IncomingHttpHeaders; stream: BodyReadable }
 
 interface UpstreamFailure {
   statusCode: 502 | 503 | 504
@@ -71,12 +112,18 @@ function outcomeOf(reply: FastifyReply): PeerOutcome {
 export async function upstreamProxy(fastify: FastifyInstance, options: { upstream: Upstream; config: GatewayConfig }) {
   const { upstream, config } = options
   fastify.decorateRequest('upstreamOutcome', null)
+  const pool = new Pool(upstream.url, {
+    connections: config.UPSTREAM_CONNECTIONS,
+    connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
+    headersTimeout: config.UPSTREAM_TIMEOUT_MS,
+    bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
+  })
+  fastify.addHook('onClose', async () => pool.close())
 
-  fastify.addHook('onResponse', async (request, reply) => {
-    fastify.metrics.peerRequestDuration.observe(
-      { peer: upstream.name, method: request.method, outcome: outcomeOf(reply) },
-      reply.elapsedTime / 1000,
-    )
+  const observeCall = observer(fastify.metrics.peerRequestDuration)
+  fastify.addHook('onResponse', (request, reply, done) => {
+    observeCall([upstream.name, request.method, outcomeOf(reply)], reply.elapsedTime / 1000)
+    done()
   })
 
   await fastify.register(proxy, {
@@ -88,19 +135,15 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
     proxyPayloads: false,
     // OPTIONS is answered by the CORS plugin; the services have no OPTIONS routes.
     httpMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
-    undici: {
-      connections: config.UPSTREAM_CONNECTIONS,
-      pipelining: 1,
-      connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
-      headersTimeout: config.UPSTREAM_TIMEOUT_MS,
-      bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
-    },
+    // One keep-alive pool for this service (given as an instance, reply-from skips an Agent's
+    // per-request origin lookup).
+    undici: pool,
     replyOptions: {
       rewriteRequestHeaders: forwardedRequestHeaders,
-      rewriteHeaders: (headers) => {
-        const { 'x-powered-by': _poweredBy, ...kept } = withoutHopByHop(headers)
-        return kept
-      },
+      rewriteHeaders: forwardedResponseHeaders,
+      // reply-from's typings name the raw response; what it passes is { statusCode, headers, stream }.
+      onResponse: (_request, reply, response) =>
+        sendUpstreamBody(reply as FastifyReply, response as unknown as UpstreamResponse),
       onError: (reply, { error }) => {
         const failure = describeUpstreamError(upstream.name, config.UPSTREAM_TIMEOUT_MS, error)
         reply.request.upstreamOutcome = failure.outcome

@@ -1,14 +1,20 @@
 import { type Static, type TObject, type TProperties, Type } from 'typebox'
 import { Value } from 'typebox/value'
 
-export const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+const logLevel = (fallback: LogLevel, description: string) => Type.Enum(LOG_LEVELS, { default: fallback, description })
 
 /** Settings every service and the gateway read from the environment. */
 export function serviceConfigSchema<Extra extends TProperties>(defaultPort: number, extra: Extra) {
   return Type.Object({
     HOST: Type.String({ default: '127.0.0.1', description: 'interface to listen on' }),
     PORT: Type.Integer({ minimum: 0, maximum: 65535, default: defaultPort }),
-    LOG_LEVEL: LogLevel,
+    LOG_LEVEL: logLevel('info', 'least severe level logged'),
+    ACCESS_LOG_LEVEL: logLevel(
+      'debug',
+      'level of the one line logged per request; info shows every request at the default LOG_LEVEL',
+    ),
     SHUTDOWN_GRACE_MS: Type.Integer({
       minimum: 0,
       default: 10_000,
@@ -21,7 +27,8 @@ export function serviceConfigSchema<Extra extends TProperties>(defaultPort: numb
 export interface BaseConfig {
   HOST: string
   PORT: number
-  LOG_LEVEL: string
+  LOG_LEVEL: LogLevel
+  ACCESS_LOG_LEVEL: LogLevel
   SHUTDOWN_GRACE_MS: number
 }
 

@@ -32,6 +32,23 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>
 
+/**
+ * `histogram.observe(labels, value)` hashes its label object on every call; here each label set's
+ * child is looked up by a plain string key instead, a few µs less per request (CPU profile).
+ */
+export function observer<Label extends string>(histogram: Histogram<Label>) {
+  const children = new Map<string, Histogram.Internal<Label>>()
+  return (values: string[], seconds: number) => {
+    const key = values.join('\u0000')
+    let child = children.get(key)
+    if (!child) {
+      child = histogram.labels(...values)
+      children.set(key, child)
+    }
+    child.observe(seconds)
+  }
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics
@@ -44,12 +61,15 @@ export const metrics = fp(
     const instruments = createMetrics()
     fastify.decorate('metrics', instruments)
 
-    fastify.addHook('onResponse', async (request, reply) => {
-      if (request.routeOptions.config.observe === false) return
-      instruments.httpRequestDuration.observe(
-        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
-        reply.elapsedTime / 1000,
-      )
+    const observeRequest = observer(instruments.httpRequestDuration)
+    fastify.addHook('onResponse', (request, reply, done) => {
+      if (request.routeOptions.config.observe !== false) {
+        observeRequest(
+          [request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode)],
+          reply.elapsedTime / 1000,
+        )
+      }
+      done()
     })
 
     fastify.get(

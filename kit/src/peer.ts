@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { HttpError } from './errors.js'
 import { REQUEST_ID_HEADER } from './logging.js'
-import type { Metrics, PeerOutcome } from './metrics.js'
+import { type Metrics, observer, type PeerOutcome } from './metrics.js'
 
 export interface PeerOptions {
   /** The peer's name as users should read it: "movies", "bookings"… */
@@ -93,6 +93,7 @@ export class PeerClient {
   readonly name: string
   readonly #pool: Pool
   readonly #breaker: CircuitBreaker
+  readonly #observeCall: ReturnType<typeof observer>
 
   constructor(private readonly options: PeerOptions) {
     this.name = options.name
@@ -103,6 +104,7 @@ export class PeerClient {
       bodyTimeout: options.responseTimeoutMs,
     })
     this.#breaker = new CircuitBreaker(options.breaker)
+    this.#observeCall = observer(options.metrics.peerRequestDuration)
   }
 
   get circuit(): CircuitBreaker['state'] {
@@ -187,7 +189,7 @@ export class PeerClient {
   }
 
   #observe(method: string, outcome: PeerOutcome, elapsedMs: number): void {
-    this.options.metrics.peerRequestDuration.observe({ peer: this.name, method, outcome }, elapsedMs / 1000)
+    this.#observeCall([this.name, method, outcome], elapsedMs / 1000)
   }
 }
 

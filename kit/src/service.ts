@@ -7,7 +7,7 @@ import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
 import { describeValidationErrors, errorHandling } from './errors.js'
 import { health } from './health.js'
-import { loggerOptions, requestIdFrom, requestLogging } from './logging.js'
+import { lazyChildLogger, loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
 import { type OpenApiOptions, openapi } from './openapi.js'
 import { validatorCompiler } from './validation.js'
@@ -36,6 +36,7 @@ export async function buildService<Config extends BaseConfig>(
       ? { ...loggerOptions(definition.name, config.LOG_LEVEL, false), stream: options.logStream }
       : loggerOptions(definition.name, config.LOG_LEVEL),
     genReqId: requestIdFrom,
+    childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -47,7 +48,7 @@ export async function buildService<Config extends BaseConfig>(
   // OpenAPI first: it documents the routes registered after it.
   await fastify.register(openapi, definition.openapi)
   await fastify.register(errorHandling)
-  await fastify.register(requestLogging)
+  await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
   await fastify.register(metrics)
   await fastify.register(health)
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.

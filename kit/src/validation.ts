@@ -34,6 +34,8 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   const check = Compile(schema)
   return (value: unknown) => {
     if (httpPart === 'body') return check.Check(value) ? { value } : { error: check.Errors(value) }
+    // Most params are strings already (ids, names): nothing to convert, the hot path stays cheap.
+    if (check.Check(value)) return { value }
     // Convert may change the object it is given; keep the strings as sent for the exactness check.
     const converted = Value.Convert(schema, Value.Clone(value))
     if (!check.Check(converted)) return { error: check.Errors(converted) }

@@ -9,6 +9,7 @@ t.test('defaults apply when the environment says nothing', async (t) => {
     HOST: '127.0.0.1',
     PORT: 5001,
     LOG_LEVEL: 'info',
+    ACCESS_LOG_LEVEL: 'debug',
     SHUTDOWN_GRACE_MS: 10_000,
     FEATURE_LIMIT: 3,
   })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { eachDriver, quietLog } from '../../test/helpers/databases.js'
-import { type Database, type Migration, migrate, openDatabase, seedMigration } from '../src/db.js'
+import { type Database, type Migration, migrate, openDatabase, ReadCache, seedMigration } from '../src/db.js'
 import { HttpError } from '../src/errors.js'
 
 const schema: Migration[] = [
@@ -100,4 +100,62 @@ t.test('a PGlite data directory is used by one process at a time, and survives r
   const reopened = await openDatabase('test', config, quietLog)
   t.same(await reopened.query('SELECT name FROM things'), [{ name: 'kept' }])
   await reopened.close()
+})
+
+t.test('the PGlite read cache never serves a read from before a write', async (t) => {
+  const cache = new ReadCache(2)
+  let value = 'old'
+  let loads = 0
+  const load = async () => {
+    loads += 1
+    return [{ value }]
+  }
+  t.same(await cache.read('SELECT value', undefined, load), [{ value: 'old' }])
+  t.same(await cache.read('SELECT value', undefined, load), [{ value: 'old' }])
+  t.equal(loads, 1, 'a repeated read is served from memory')
+
+  await cache.write(async () => {
+    value = 'new'
+  })
+  t.same(await cache.read('SELECT value', undefined, load), [{ value: 'new' }], 'a write empties it')
+
+  // A read that started before a write finished must not be kept: it may hold the old value.
+  let release: () => void = () => {}
+  const slowLoad = () =>
+    new Promise<{ value: string }[]>((resolve) => {
+      const seen = value
+      release = () => resolve([{ value: seen }])
+    })
+  await cache.write(async () => {
+    value = 'newer'
+  })
+  const overlapping = cache.read('SELECT value', ['x'], slowLoad)
+  await cache.write(async () => {
+    value = 'newest'
+  })
+  release()
+  t.same(await overlapping, [{ value: 'newer' }])
+  t.same(await cache.read('SELECT value', ['x'], load), [{ value: 'newest' }], 'the overlapping read was not kept')
+
+  await cache.read('a', undefined, load)
+  await cache.read('b', undefined, load)
+  await cache.read('c', undefined, load)
+  const before = loads
+  await cache.read('a', undefined, load)
+  t.equal(loads, before + 1, 'the oldest entry goes when it is full')
+})
+
+t.test('PGlite: reads see every write through the cache', async (t) => {
+  const db = await openDatabase('test', { DATA_DIR: 'memory://', DATABASE_POOL_SIZE: 1 }, quietLog)
+  t.teardown(() => db.close())
+  await migrate(db, schema, quietLog)
+  t.same(await db.query('SELECT id FROM things ORDER BY id'), [])
+  await db.query("INSERT INTO things (id, name) VALUES (1, 'one')")
+  t.same(await db.query('SELECT id FROM things ORDER BY id'), [{ id: 1 }])
+  await db.transaction(async (tx) => {
+    await tx.query("INSERT INTO things (id, name) VALUES (2, 'two')")
+  })
+  t.same(await db.query('SELECT id FROM things ORDER BY id'), [{ id: 1 }, { id: 2 }])
+  await db.exec('DELETE FROM things')
+  t.same(await db.query('SELECT id FROM things ORDER BY id'), [])
 })

@@ -54,13 +54,13 @@ const definition: ServiceDefinition<Config> = {
   },
 }
 
-async function build() {
+async function build(env: NodeJS.ProcessEnv = { LOG_LEVEL: 'trace' }) {
   const logs = new PassThrough()
   let text = ''
   logs.on('data', (chunk) => {
     text += chunk
   })
-  const app = await buildService(definition, loadConfig(Config, { LOG_LEVEL: 'debug' }), { logStream: logs })
+  const app = await buildService(definition, loadConfig(Config, env), { logStream: logs })
   const lines = () =>
     text
       .trim()
@@ -170,7 +170,7 @@ t.test('probes: /livez always, /readyz follows the checks; neither is counted or
   const metrics = (await app.inject('/metrics')).body
   t.notMatch(metrics, /route="\/(livez|readyz|metrics)"/)
   const probeLines = lines().filter((line) => /\/(livez|readyz|metrics)/.test(String(line.url)))
-  t.ok(probeLines.length > 0 && probeLines.every((line) => line.level === 20), 'probe lines are debug only')
+  t.ok(probeLines.length > 0 && probeLines.every((line) => line.level === 10), 'probe lines are trace only')
   await app.close()
 })
 
@@ -207,3 +207,25 @@ t.test('pretty log output only for a terminal', async (t) => {
   t.match(loggerOptions('sample', 'info', true).transport, { target: 'pino-pretty' })
   t.equal(loggerOptions('sample', 'debug', false).level, 'debug', 'LOG_LEVEL is the level')
 })
+
+t.test(
+  'access lines: one per request at ACCESS_LOG_LEVEL (debug by default), none at the default LOG_LEVEL',
+  async (t) => {
+    const quiet = await build({})
+    t.teardown(() => quiet.app.close())
+    await quiet.app.inject('/teapot')
+    t.notOk(
+      quiet.lines().some((line) => line.msg === 'request completed'),
+      'nothing per request at LOG_LEVEL=info',
+    )
+
+    const loud = await build({ ACCESS_LOG_LEVEL: 'info' })
+    t.teardown(() => loud.app.close())
+    await loud.app.inject({ url: '/teapot?x=1', headers: { 'x-request-id': 'seen' } })
+    await loud.app.inject('/livez')
+    const access = loud.lines().filter((line) => line.msg === 'request completed')
+    t.equal(access.length, 1, 'one line, and none for the probe')
+    t.match(access[0], { level: 30, reqId: 'seen', method: 'GET', url: '/teapot?x=1', statusCode: 418 })
+    t.type(access[0]?.durationMs, 'number')
+  },
+)

@@ -27,10 +27,14 @@ export interface RunningSystem {
   close(): Promise<void>
 }
 
-/** A port offset at which every port of the system is free. */
-async function freeOffset(): Promise<number> {
+/**
+ * A port offset at which every port of the system is free. The shifted ports stay between 10000
+ * and 32767, below Linux's ephemeral range, so outgoing connections of parallel tests cannot take
+ * one between this check and the services' start.
+ */
+export async function freeOffset(): Promise<number> {
   for (;;) {
-    const offset = 10_000 + Math.floor(Math.random() * 4_000) * 10
+    const offset = 5_000 + Math.floor(Math.random() * 1_900) * 10
     const ports = systemServices({ portOffset: offset }).map((service) => service.port)
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return offset
   }
@@ -60,7 +64,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
 
   async function start(name: string) {
     const service = byName(name)
-    const child = spawn(process.execPath, [join(ROOT, service.entry)], {
+    const child = spawn(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env, ...service.env, ...options.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],

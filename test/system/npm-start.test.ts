@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { ROOT, systemServices } from '../../scripts/services.mjs'
-import { freePort } from '../helpers/ports.js'
 import { READ_CALLS } from '../helpers/reference.js'
+import { freeOffset } from '../helpers/system.js'
 
 t.test('npm start: the original ports by default', async (t) => {
   const ports = Object.fromEntries(systemServices().map((service) => [service.name, service.port]))
@@ -16,12 +16,18 @@ t.test('npm start: the original ports by default', async (t) => {
 })
 
 t.test('npm start: every read call of API.md, straight and through the gateway', async (t) => {
-  const portOffset = ((await freePort()) % 1000) + 30_000
+  const portOffset = await freeOffset()
   const dataDir = mkdtempSync(join(tmpdir(), 'cinema-start-'))
   const started = Date.now()
   const launcher: ChildProcess = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {
     cwd: ROOT,
-    env: { ...process.env, CINEMA_PORT_OFFSET: String(portOffset), CINEMA_DATA_DIR: dataDir, NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      CINEMA_PORT_OFFSET: String(portOffset),
+      CINEMA_DATA_DIR: dataDir,
+      NO_COLOR: '1',
+      ACCESS_LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
