@@ -4,13 +4,14 @@ import { hardening } from './hardening.js'
 import { upstreamProxy } from './proxy.js'
 import { docsRoutes } from './routes/docs.js'
 import { statusRoutes } from './routes/status.js'
+import { trustedProxies } from './trusted-proxies.js'
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
   openapi: { title: 'Cinema gateway', description: 'One entry point for every Cinema service.' },
   serverOptions: (config) => ({
     bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: items(config.TRUST_PROXY).length > 0 ? items(config.TRUST_PROXY) : false,
+    trustProxy: trustedProxies(items(config.TRUST_PROXY)),
   }),
   app: async (fastify, { config }) => {
     const upstreams = upstreamsOf(config)

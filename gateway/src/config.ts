@@ -28,7 +28,7 @@ export const GatewayConfig = serviceConfigSchema(8080, {
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'largest request body (413 above)' }),
   CORS_ORIGINS: list('comma-separated origins allowed to call the API from a browser; empty: none', ''),
   TRUST_PROXY: list(
-    'proxies whose X-Forwarded-For is believed (addresses, CIDRs or loopback/linklocal/uniquelocal); empty: none',
+    'proxies whose X-Forwarded-For is believed: addresses, CIDRs, loopback/linklocal/uniquelocal or host names; empty: none',
     '',
   ),
 })

@@ -157,6 +157,23 @@ t.test('TRUST_PROXY: X-Forwarded-For believed only from the listed proxies', asy
   t.equal((await spoofed('203.0.113.4')).statusCode, 429, 'an untrusted peer cannot pose as many clients')
 })
 
+t.test('TRUST_PROXY by host name: the proxy’s current address is looked up', async (t) => {
+  const users = await stub((_req, res) => json(res, 200, {}))
+  t.teardown(() => users.close())
+  const app = await gateway(t, {
+    USERS_URL: users.url,
+    TRUST_PROXY: 'localhost',
+    RATE_LIMIT_MAX: '1',
+    RATE_LIMIT_ALLOW: '',
+  })
+  await new Promise((resolve) => setTimeout(resolve, 100)) // the first lookup
+  const viaLocalhost = (client: string) =>
+    app.inject({ url: '/users', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': client } })
+  t.equal((await viaLocalhost('203.0.113.1')).statusCode, 200)
+  t.equal((await viaLocalhost('203.0.113.2')).statusCode, 200, 'a proxy named by host name is believed')
+  t.equal((await viaLocalhost('203.0.113.1')).statusCode, 429)
+})
+
 t.test('GET /docs: one page with the documents of the gateway and every service', async (t) => {
   const movies = await buildTestService(moviesService, loadMoviesConfig)
   const moviesUrl = await listen(movies)

@@ -1,0 +1,41 @@
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
+import proxyAddr from 'proxy-addr'
+
+const KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal'])
+const REFRESH_MS = 10_000
+
+type Trust = (address: string, hop: number) => boolean
+
+/**
+ * Fastify's `trustProxy` from TRUST_PROXY: addresses, CIDRs and proxy-addr's keywords as usual,
+ * plus host names (Compose's `ui`), looked up at start and again every 10 s, since a container's
+ * address changes when it is recreated. Until a name resolves, nothing is trusted under it.
+ */
+export function trustedProxies(entries: string[]): false | Trust {
+  if (entries.length === 0) return false
+  const names = entries.filter((entry) => !KEYWORDS.has(entry) && isIP(entry.split('/')[0] ?? '') === 0)
+  const literal = proxyAddr.compile(entries.filter((entry) => !names.includes(entry)))
+  if (names.length === 0) return literal
+
+  let resolved = new Set<string>()
+  let refreshedAt = 0
+  const refresh = () => {
+    refreshedAt = Date.now()
+    Promise.all(
+      names.map((name) =>
+        lookup(name, { all: true }).then(
+          (addresses) => addresses.map(({ address }) => address),
+          () => [],
+        ),
+      ),
+    ).then((lists) => {
+      resolved = new Set(lists.flat())
+    })
+  }
+  refresh()
+  return (address, hop) => {
+    if (Date.now() - refreshedAt > REFRESH_MS) refresh()
+    return literal(address, hop) || resolved.has(address.replace(/^::ffff:/, ''))
+  }
+}
