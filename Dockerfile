@@ -9,10 +9,11 @@
 
 ARG NODE_IMAGE=node:24-trixie-slim
 
-FROM ${NODE_IMAGE} AS build
+# The npm workspace's manifests, copied first by both stages, so their dependency layers are
+# reused until a manifest or the lockfile changes. npm needs every workspace's manifest to honour
+# the lockfile: list a new workspace here (and in ui/Dockerfile) too.
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
-# Manifests first, so the dependency layer is reused until a manifest or the lockfile changes.
-# npm needs every workspace's manifest to honour the lockfile: list a new workspace here too.
 COPY package.json package-lock.json ./
 COPY kit/package.json kit/
 COPY users/package.json users/
@@ -21,6 +22,8 @@ COPY showtimes/package.json showtimes/
 COPY bookings/package.json bookings/
 COPY gateway/package.json gateway/
 COPY ui/package.json ui/
+
+FROM manifests AS build
 # No install scripts are needed to compile; the optional PGlite is, for its type declarations.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier
@@ -43,14 +46,7 @@ RUN node_modules/.bin/tsc -b "$SERVICE" \
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY kit/package.json kit/
-COPY users/package.json users/
-COPY movies/package.json movies/
-COPY showtimes/package.json showtimes/
-COPY bookings/package.json bookings/
-COPY gateway/package.json gateway/
-COPY ui/package.json ui/
+COPY --from=manifests /app/ ./
 # Production dependencies of the kit and this service only, then what no running process reads:
 # type declarations, source maps, Markdown, and each package's own tests, docs and examples
 # (licence files stay). Owned by root, so the service cannot change its own code.
