@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { ROOT, systemServices } from '../scripts/services.mjs'
+import { freePort } from '../test/helpers/ports.js'
 
 const CONNECTIONS = 50
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -117,15 +118,6 @@ async function waitForReady(url: string, timeoutMs = 60_000): Promise<void> {
     await sleep(100)
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms`)
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
 }
 
 const started: ChildProcess[] = []

@@ -5,6 +5,7 @@ import { upstreamProxy } from './proxy.js'
 import { docsRoutes } from './routes/docs.js'
 import { statusRoutes } from './routes/status.js'
 import { trustedProxies } from './trusted-proxies.js'
+import { upstreamClients } from './upstream-clients.js'
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
@@ -23,8 +24,9 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
         docs: '/docs',
       },
     })
-    await fastify.register(statusRoutes, { upstreams, config })
-    await fastify.register(docsRoutes, { upstreams, config })
+    const clients = upstreamClients(fastify, upstreams, config)
+    await fastify.register(statusRoutes, { clients })
+    await fastify.register(docsRoutes, { clients })
     for (const upstream of upstreams) await fastify.register(upstreamProxy, { upstream, config })
   },
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { PeerClient } from './peer.js'
 
 /** Environment settings shared by every service that calls peers. */
@@ -11,13 +11,7 @@ export const PeerSettings = {
   PEER_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'pause before probing again' }),
 }
 
-export interface PeerSettingsConfig {
-  PEER_CONNECT_TIMEOUT_MS: number
-  PEER_TIMEOUT_MS: number
-  PEER_CONNECTIONS: number
-  PEER_BREAKER_FAILURES: number
-  PEER_BREAKER_COOLDOWN_MS: number
-}
+export type PeerSettingsConfig = Static<ReturnType<typeof Type.Object<typeof PeerSettings>>>
 
 /** A base-URL setting for one peer, defaulting to its local port. */
 export function peerUrl(name: string, port: number) {

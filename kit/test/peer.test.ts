@@ -1,27 +1,8 @@
-import { once } from 'node:events'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
+import { deadUrl, stub } from '../../test/helpers/servers.js'
 import { HttpError } from '../src/errors.js'
 import { createMetrics } from '../src/metrics.js'
 import { PeerClient, type PeerOptions } from '../src/peer.js'
-
-async function serve(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ server: Server; url: string }> {
-  const server = createServer(handler)
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
-}
-
-/** A base URL where nothing listens. */
-async function deadUrl(): Promise<string> {
-  const { server, url } = await serve(() => {})
-  server.close()
-  await once(server, 'close')
-  return url
-}
 
 function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
   const metrics = createMetrics()
@@ -50,7 +31,7 @@ async function rejection(promise: Promise<unknown>): Promise<HttpError> {
 
 t.test('answers: JSON bodies, 404 as undefined, the request id passed on', async (t) => {
   const seenIds: (string | undefined)[] = []
-  const { server, url } = await serve((req, res) => {
+  const { url, close } = await stub((req, res) => {
     seenIds.push(req.headers['x-request-id'] as string | undefined)
     if (req.url === '/movies/1') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"1"}')
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"statusCode":404}')
@@ -58,7 +39,7 @@ t.test('answers: JSON bodies, 404 as undefined, the request id passed on', async
   const { peer, metrics } = client(url)
   t.teardown(async () => {
     await peer.close()
-    server.close()
+    await close()
   })
 
   t.same(await peer.getJson('/movies/1', 'req-1'), { id: '1' })
@@ -82,14 +63,13 @@ t.test('a peer that is down gives 503 naming it, quickly', async (t) => {
 })
 
 t.test('a peer that is too slow gives 504 after the response timeout', async (t) => {
-  const { server, url } = await serve((_req, res) => {
+  const { url, close } = await stub((_req, res) => {
     setTimeout(() => res.end('{}'), 2_000).unref()
   })
   const { peer, metrics } = client(url)
   t.teardown(async () => {
     await peer.close()
-    server.closeAllConnections()
-    server.close()
+    await close()
   })
   const started = Date.now()
   const error = await rejection(peer.getJson('/movies'))
@@ -101,11 +81,11 @@ t.test('a peer that is too slow gives 504 after the response timeout', async (t)
 })
 
 t.test('a 5xx answer from the peer is a 503 naming it', async (t) => {
-  const { server, url } = await serve((_req, res) => res.writeHead(500).end('{"message":"db password wrong"}'))
+  const { url, close } = await stub((_req, res) => res.writeHead(500).end('{"message":"db password wrong"}'))
   const { peer } = client(url)
   t.teardown(async () => {
     await peer.close()
-    server.close()
+    await close()
   })
   const error = await rejection(peer.getJson('/movies'))
   t.equal(error.statusCode, 503)
@@ -114,7 +94,7 @@ t.test('a 5xx answer from the peer is a 503 naming it', async (t) => {
 
 t.test('an idempotent call that failed to connect is retried once', async (t) => {
   let connections = 0
-  const { server, url } = await serve((_req, res) => res.writeHead(200).end('{"ok":true}'))
+  const { server, url, close } = await stub((_req, res) => res.writeHead(200).end('{"ok":true}'))
   // The first connection is reset before any answer, as a restarting peer would do.
   server.prependListener('connection', (socket) => {
     connections += 1
@@ -123,7 +103,7 @@ t.test('an idempotent call that failed to connect is retried once', async (t) =>
   const { peer } = client(url)
   t.teardown(async () => {
     await peer.close()
-    server.close()
+    await close()
   })
   t.same(await peer.getJson('/movies'), { ok: true })
   t.equal(connections, 2)
@@ -131,7 +111,7 @@ t.test('an idempotent call that failed to connect is retried once', async (t) =>
 
 t.test('POST is not retried', async (t) => {
   let connections = 0
-  const { server, url } = await serve((_req, res) => res.writeHead(201).end('{}'))
+  const { server, url, close } = await stub((_req, res) => res.writeHead(201).end('{}'))
   server.prependListener('connection', (socket) => {
     connections += 1
     socket.destroy()
@@ -139,7 +119,7 @@ t.test('POST is not retried', async (t) => {
   const { peer } = client(url)
   t.teardown(async () => {
     await peer.close()
-    server.close()
+    await close()
   })
   const error = await rejection(peer.request({ method: 'POST', path: '/things', body: { a: 1 } }))
   t.equal(error.statusCode, 503)
@@ -149,14 +129,14 @@ t.test('POST is not retried', async (t) => {
 t.test('the circuit opens after repeated failures, fails fast, then probes and closes again', async (t) => {
   let requests = 0
   let healthy = false
-  const { server, url } = await serve((_req, res) => {
+  const { url, close } = await stub((_req, res) => {
     requests += 1
     res.writeHead(healthy ? 200 : 500).end('{}')
   })
   const { peer, metrics } = client(url)
   t.teardown(async () => {
     await peer.close()
-    server.close()
+    await close()
   })
 
   for (let i = 0; i < 3; i++) await rejection(peer.getJson('/movies'))
@@ -176,11 +156,11 @@ t.test('the circuit opens after repeated failures, fails fast, then probes and c
 })
 
 t.test('a failing probe reopens the circuit', async (t) => {
-  const { server, url } = await serve((_req, res) => res.writeHead(503).end('{}'))
+  const { url, close } = await stub((_req, res) => res.writeHead(503).end('{}'))
   const { peer } = client(url)
   t.teardown(async () => {
     await peer.close()
-    server.close()
+    await close()
   })
   for (let i = 0; i < 3; i++) await rejection(peer.getJson('/movies'))
   await new Promise((resolve) => setTimeout(resolve, 250))

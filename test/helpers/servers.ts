@@ -1,6 +1,6 @@
 // Real servers on ephemeral ports for tests: built services, stubs of peers, and dead addresses.
 import { once } from 'node:events'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type BaseConfig, buildService, type ServiceDefinition } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
@@ -21,6 +21,7 @@ export async function listen(app: FastifyInstance): Promise<string> {
 
 export interface Stub {
   url: string
+  server: Server
   requests: { method: string; url: string; headers: IncomingMessage['headers'] }[]
   close(): Promise<void>
 }
@@ -36,6 +37,7 @@ export async function stub(handler: (req: IncomingMessage, res: ServerResponse) 
   await once(server, 'listening')
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
     requests,
     close: async () => {
       server.closeAllConnections()

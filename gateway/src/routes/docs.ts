@@ -1,8 +1,7 @@
-import { createPeerClient, ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
+import { ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { GatewayConfig, Upstream } from '../config.js'
 
 type OpenApiDocument = { paths?: Record<string, unknown>; servers?: unknown[] }
 
@@ -10,28 +9,10 @@ type OpenApiDocument = { paths?: Record<string, unknown>; servers?: unknown[] }
  * `GET /docs`: one interactive page with the OpenAPI documents of the gateway and of every
  * service, each service's reduced to the paths the gateway routes, so "Try it out" goes through it.
  */
-export const docsRoutes: FastifyPluginAsyncTypebox<{ upstreams: readonly Upstream[]; config: GatewayConfig }> = async (
+export const docsRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerClient> }> = async (
   fastify,
-  { upstreams, config },
+  { clients },
 ) => {
-  const clients = new Map<string, PeerClient>(
-    upstreams.map((upstream) => [
-      upstream.name,
-      createPeerClient(
-        fastify,
-        {
-          PEER_CONNECT_TIMEOUT_MS: config.UPSTREAM_CONNECT_TIMEOUT_MS,
-          PEER_TIMEOUT_MS: config.UPSTREAM_TIMEOUT_MS,
-          PEER_CONNECTIONS: 1,
-          PEER_BREAKER_FAILURES: 5,
-          PEER_BREAKER_COOLDOWN_MS: 2_000,
-        },
-        upstream.name,
-        upstream.url,
-      ),
-    ]),
-  )
-
   fastify.get(
     '/docs/services/:service',
     {
@@ -69,7 +50,7 @@ export const docsRoutes: FastifyPluginAsyncTypebox<{ upstreams: readonly Upstrea
       validatorUrl: null,
       urls: [
         { name: 'gateway', url: '/docs/json' },
-        ...upstreams.map(({ name }) => ({ name, url: `/docs/services/${name}.json` })),
+        ...[...clients.keys()].map((name) => ({ name, url: `/docs/services/${name}.json` })),
       ],
     },
   })

@@ -1,7 +1,6 @@
-import { createPeerClient } from '@cinema/kit'
+import type { PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { GatewayConfig, Upstream } from '../config.js'
 
 const ServiceStatus = Type.Object({
   name: Type.String(),
@@ -16,27 +15,10 @@ const Status = Type.Object({
 })
 
 /** `GET /status`: readiness and response time of every service, as the gateway sees them. */
-export const statusRoutes: FastifyPluginAsyncTypebox<{
-  upstreams: readonly Upstream[]
-  config: GatewayConfig
-}> = async (fastify, { upstreams, config }) => {
-  const probes = upstreams.map((upstream) => ({
-    name: upstream.name,
-    client: createPeerClient(
-      fastify,
-      {
-        PEER_CONNECT_TIMEOUT_MS: config.UPSTREAM_CONNECT_TIMEOUT_MS,
-        PEER_TIMEOUT_MS: 2_000,
-        PEER_CONNECTIONS: 1,
-        // Status must report every probe's real answer, so the breaker never holds calls back.
-        PEER_BREAKER_FAILURES: Number.MAX_SAFE_INTEGER,
-        PEER_BREAKER_COOLDOWN_MS: 1,
-      },
-      upstream.name,
-      upstream.url,
-    ),
-  }))
-
+export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerClient> }> = async (
+  fastify,
+  { clients },
+) => {
   fastify.get(
     '/status',
     {
@@ -50,7 +32,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const services = await Promise.all(
-        probes.map(async ({ name, client }) => {
+        [...clients].map(async ([name, client]) => {
           const started = performance.now()
           try {
             const response = await client.request({ path: '/readyz', requestId: request.id })
