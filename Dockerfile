@@ -69,3 +69,12 @@ USER node
 WORKDIR /app/${SERVICE}
 # --max-semi-space-size=4: a 4 MB young generation, as `npm start` runs them (scripts/services.mjs).
 CMD ["node", "--max-semi-space-size=4", "dist/server.js"]
+# OCI labels, last so that a new version reuses every layer above:
+#   --build-arg VERSION=<package.json version> --build-arg REVISION=$(git rev-parse HEAD)
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="cinema/${SERVICE}" \
+      org.opencontainers.image.description="Cinema: the ${SERVICE} service" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="MIT"
