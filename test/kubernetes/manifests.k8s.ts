@@ -13,7 +13,8 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { BlockList, isIP } from 'node:net'
 import { join } from 'node:path'
-import { loadConfig, type ServiceDefinition } from '@cinema/kit'
+import { loadConfig } from '@cinema/kit'
+import type { FastifyInstance } from 'fastify'
 import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1'
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
 import type {
@@ -28,16 +29,16 @@ import t from 'tap'
 import type { TObject } from 'typebox'
 import { parse, parseAllDocuments } from 'yaml'
 import { bookingsService } from '../../bookings/src/app.js'
-import { BookingsConfig } from '../../bookings/src/config.js'
+import { BookingsConfig, loadBookingsConfig } from '../../bookings/src/config.js'
 import { gatewayService } from '../../gateway/src/app.js'
-import { GatewayConfig } from '../../gateway/src/config.js'
+import { GatewayConfig, loadGatewayConfig } from '../../gateway/src/config.js'
 import { moviesService } from '../../movies/src/app.js'
-import { MoviesConfig } from '../../movies/src/config.js'
+import { loadMoviesConfig, MoviesConfig } from '../../movies/src/config.js'
 import { ROOT, systemServices } from '../../scripts/services.mjs'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { ShowtimesConfig } from '../../showtimes/src/config.js'
+import { loadShowtimesConfig, ShowtimesConfig } from '../../showtimes/src/config.js'
 import { usersService } from '../../users/src/app.js'
-import { UsersConfig } from '../../users/src/config.js'
+import { loadUsersConfig, UsersConfig } from '../../users/src/config.js'
 import { buildTestService } from '../helpers/servers.js'
 
 const KUBECTL = '/usr/bin/kubectl'
@@ -48,17 +49,17 @@ const NAME_LABEL = 'app.kubernetes.io/name'
 const HEADLESS = new Set(['users', 'movies', 'showtimes', 'bookings'])
 const DATABASE_OWNERS = ['users', 'bookings'] as const
 
+/** Each Node.js service's config schema, and the service built from settings (in-memory database). */
 interface NodeApp {
   schema: TObject
-  // biome-ignore lint/suspicious/noExplicitAny: each service's definition has its own config type
-  definition: ServiceDefinition<any>
+  build: (env: NodeJS.ProcessEnv) => Promise<FastifyInstance>
 }
 const NODE_APPS: Record<string, NodeApp> = {
-  users: { schema: UsersConfig, definition: usersService },
-  movies: { schema: MoviesConfig, definition: moviesService },
-  showtimes: { schema: ShowtimesConfig, definition: showtimesService },
-  bookings: { schema: BookingsConfig, definition: bookingsService },
-  gateway: { schema: GatewayConfig, definition: gatewayService },
+  users: { schema: UsersConfig, build: (env) => buildTestService(usersService, loadUsersConfig, env) },
+  movies: { schema: MoviesConfig, build: (env) => buildTestService(moviesService, loadMoviesConfig, env) },
+  showtimes: { schema: ShowtimesConfig, build: (env) => buildTestService(showtimesService, loadShowtimesConfig, env) },
+  bookings: { schema: BookingsConfig, build: (env) => buildTestService(bookingsService, loadBookingsConfig, env) },
+  gateway: { schema: GatewayConfig, build: (env) => buildTestService(gatewayService, loadGatewayConfig, env) },
 }
 const APPS = [...Object.keys(NODE_APPS), 'ui']
 
@@ -437,10 +438,7 @@ if (!existsSync(KUBECTL)) {
           const settings = Object.fromEntries(environment)
           t.doesNotThrow(() => loadConfig(nodeApp.schema, settings), 'the settings are valid')
           const { DATABASE_URL: _external, ...local } = settings
-          const instance = await buildTestService(nodeApp.definition, (env) => loadConfig(nodeApp.schema, env), {
-            ...local,
-            LOG_LEVEL: 'silent',
-          })
+          const instance = await nodeApp.build({ ...local, LOG_LEVEL: 'silent' })
           t.teardown(() => instance.close())
           for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
             const path = probe?.httpGet?.path ?? ''
