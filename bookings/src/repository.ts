@@ -1,5 +1,13 @@
 import { fileURLToPath } from 'node:url'
-import { contracts, type Migration, type Queryable, readDataFile, seedMigration, sqlMigrations } from '@cinema/kit'
+import {
+  contracts,
+  emptyRecord,
+  type Migration,
+  type Queryable,
+  readDataFile,
+  seedMigration,
+  sqlMigrations,
+} from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
@@ -15,10 +23,11 @@ interface BookingRow {
   movie_id: string
 }
 
+/** Rows by username, then date. Usernames are outside input: the objects have no prototype. */
 function group(rows: BookingRow[]): AllBookings {
-  const byUser: AllBookings = {}
+  const byUser = emptyRecord<contracts.UserBookings>()
   for (const row of rows) {
-    const dates = byUser[row.username] ?? {}
+    const dates = byUser[row.username] ?? emptyRecord<string[]>()
     byUser[row.username] = dates
     const movieIds = dates[row.show_date] ?? []
     movieIds.push(row.movie_id)

@@ -29,6 +29,28 @@ t.test('booking repository', (t) =>
       t.equal(await bookings.forUser('jim_halpert'), undefined)
     })
 
+    t.test('usernames naming Object.prototype members are ordinary keys', async (t) => {
+      const before = await bookings.all()
+      t.equal(await bookings.forUser('__proto__'), undefined)
+      t.equal(await bookings.forUser('constructor'), undefined)
+      t.equal(await bookings.forUser('toString'), undefined)
+      t.equal(await bookings.add('__proto__', '20151201', CREED), true)
+      t.equal(await bookings.add('constructor', '20151202', CREED), true)
+      const all = await bookings.all()
+      t.same(Object.keys(all).slice(-2), ['__proto__', 'constructor'])
+      t.same(Object.entries(all).slice(-2), [
+        ['__proto__', { '20151201': [CREED] }],
+        ['constructor', { '20151202': [CREED] }],
+      ])
+      t.same(await bookings.forUser('__proto__'), { '20151201': [CREED] })
+      t.same(await bookings.forUser('chris_rivers'), { '20151201': [CREED] }, 'others unchanged')
+      t.equal(({} as Record<string, unknown>)['20151201'], undefined, 'nothing written onto Object.prototype')
+      t.equal(await bookings.remove('__proto__', '20151201', CREED), true)
+      t.equal(await bookings.remove('constructor', '20151202', CREED), true)
+      t.equal(await bookings.forUser('__proto__'), undefined)
+      t.same(await bookings.all(), before)
+    })
+
     t.test('the schema refuses what no caller should write', async (t) => {
       await t.rejects(bookings.add('', '20151201', CREED), { code: '23514' })
       await t.rejects(bookings.add('pam_beesly', '2015-12-01', CREED), { code: '23514' })

@@ -167,3 +167,35 @@ t.test('a failing probe reopens the circuit', async (t) => {
   await rejection(peer.getJson('/movies'))
   t.equal(peer.circuit, 'open')
 })
+
+t.test('4xx answers are the caller’s problem, never the peer’s: 20 of them leave the circuit closed', async (t) => {
+  const refusals = [400, 404, 409, 422]
+  let requests = 0
+  const { url, close } = await stub((req, res) => {
+    requests += 1
+    const status =
+      req.url === '/movies/good'
+        ? 200
+        : req.url === '/movies/bad'
+          ? 400
+          : (refusals[requests % refusals.length] as number)
+    res.writeHead(status, { 'content-type': 'application/json' }).end('{"statusCode":400}')
+  })
+  const { peer, metrics } = client(url)
+  t.teardown(async () => {
+    await peer.close()
+    await close()
+  })
+
+  for (let call = 0; call < 20; call++) {
+    const response = await peer.request({ path: '/movies/a%00b' })
+    t.ok(response.statusCode >= 400 && response.statusCode < 500, `answered ${response.statusCode}`)
+    t.equal(peer.circuit, 'closed')
+  }
+  t.equal(requests, 20, 'every call reached the peer')
+  const refused = await rejection(peer.getJson('/movies/bad'))
+  t.equal(refused.statusCode, 502, 'getJson reports a refusal it did not expect, without blaming the peer')
+  t.equal(peer.circuit, 'closed')
+  t.same(await peer.getJson('/movies/good'), { statusCode: 400 })
+  t.match(await metrics.registry.metrics(), /outcome="client_error"\} 21/)
+})

@@ -1,4 +1,4 @@
-import { contracts, readDataFile } from '@cinema/kit'
+import { contracts, ownValue, readDataFile } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -11,7 +11,7 @@ export class MovieCatalog {
   }
 
   byId(id: string): contracts.Movie | undefined {
-    return Object.hasOwn(this.movies, id) ? this.movies[id] : undefined
+    return ownValue(this.movies, id)
   }
 }
 

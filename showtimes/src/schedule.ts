@@ -1,4 +1,4 @@
-import { contracts, readDataFile } from '@cinema/kit'
+import { contracts, ownValue, readDataFile } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
@@ -11,7 +11,7 @@ export class Schedule {
   }
 
   moviesOn(date: string): string[] | undefined {
-    return Object.hasOwn(this.schedule, date) ? this.schedule[date] : undefined
+    return ownValue(this.schedule, date)
   }
 }
 

@@ -119,6 +119,14 @@ export function explain(error: unknown, expected: Partial<Record<number, string>
   return expected[failure.status] ?? failure.message
 }
 
+/**
+ * The entry stored under `key` (a date, username or movie id, often from the page's URL), never a
+ * member every object inherits: `?date=constructor` finds no date, not Object's constructor.
+ */
+export function entryOf<Value>(record: Readonly<Record<string, Value>> | undefined, key: string): Value | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined
+}
+
 /** The movie id in a `/movies/<id>` link. */
 export function movieIdOf(uri: string): string {
   return decodeURIComponent(uri.slice(uri.lastIndexOf('/') + 1))
@@ -128,7 +136,7 @@ export function movieIdOf(uri: string): string {
 export function datesByMovie(showtimes: Showtimes): Map<string, string[]> {
   const dates = new Map<string, string[]>()
   for (const date of Object.keys(showtimes).sort()) {
-    for (const movieId of showtimes[date] ?? []) dates.set(movieId, [...(dates.get(movieId) ?? []), date])
+    for (const movieId of entryOf(showtimes, date) ?? []) dates.set(movieId, [...(dates.get(movieId) ?? []), date])
   }
   return dates
 }

@@ -200,6 +200,14 @@ t.test('an unknown address says so', async (t) => {
   t.ok(await shows(page.getByRole('heading', { name: 'Page not found' })))
 })
 
+t.test('a date or user named after an Object.prototype member is simply unknown', async (t) => {
+  const unknownDate = await open(t, '/showtimes?date=constructor')
+  t.ok(await shows(unknownDate.getByRole('alert').getByText('Nothing is showing on “constructor”.')), 'no such date')
+  const unknownUser = await open(t, '/showtimes?date=20151201&user=constructor')
+  t.ok(await shows(unknownUser.getByText('Could not load constructor’s bookings.')), 'named as given')
+  t.ok(await shows(unknownUser.getByRole('button', { name: 'Book Creed' })), 'the date’s movies shown')
+})
+
 t.test('every page: no serious or critical accessibility problem (axe)', async (t) => {
   for (const path of PAGES) {
     const page = await open(t, path)

@@ -1,5 +1,13 @@
 import { fileURLToPath } from 'node:url'
-import { contracts, type Migration, type Queryable, readDataFile, seedMigration, sqlMigrations } from '@cinema/kit'
+import {
+  contracts,
+  type Migration,
+  type Queryable,
+  readDataFile,
+  recordFromEntries,
+  seedMigration,
+  sqlMigrations,
+} from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Static, Type } from 'typebox'
@@ -26,7 +34,7 @@ export class UserRepository {
 
   async all(): Promise<Record<string, User>> {
     const rows = await this.db.query<User>(`SELECT ${COLUMNS} FROM users ORDER BY position`)
-    return Object.fromEntries(rows.map((user) => [user.id, user]))
+    return recordFromEntries(rows.map((user) => [user.id, user]))
   }
 
   async byId(id: string): Promise<User | undefined> {

@@ -40,6 +40,18 @@ t.test('user repository', (t) =>
       t.equal(await users.remove('toby_flenderson'), false)
     })
 
+    t.test('ids naming Object.prototype members are ordinary keys', async (t) => {
+      for (const id of ['__proto__', 'constructor']) t.match(await users.create(id, `Mr ${id}`), { id })
+      const all = await users.all()
+      t.same(Object.keys(all).slice(-2), ['__proto__', 'constructor'])
+      t.match(Object.entries(all).slice(-2), [
+        ['__proto__', { id: '__proto__', name: 'Mr __proto__' }],
+        ['constructor', { id: 'constructor', name: 'Mr constructor' }],
+      ])
+      t.equal(Object.hasOwn(all, 'toString'), false)
+      for (const id of ['__proto__', 'constructor']) t.equal(await users.remove(id), true)
+    })
+
     t.test('the schema refuses bad ids and blank names', async (t) => {
       await t.rejects(users.create('Bad Id', 'X'), { code: '23514' })
       await t.rejects(users.create('blank', '   '), { code: '23514' })

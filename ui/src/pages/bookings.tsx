@@ -3,6 +3,7 @@ import { useRoute } from 'preact-iso'
 import {
   type BookedMovie,
   datesByMovie,
+  entryOf,
   movieIdOf,
   type Showtimes,
   type SuggestedMovie,
@@ -160,7 +161,7 @@ export function Bookings() {
         {bookings.error && <LoadError what="the bookings" error={bookings.error} onRetry={bookings.reload} />}
         {bookings.data && days.length === 0 && <Empty>No bookings yet. Book one of the suggestions below.</Empty>}
         {days.map((date) => (
-          <BookedDay key={date} date={date} movies={bookings.data?.[date] ?? []} onCancel={cancel} />
+          <BookedDay key={date} date={date} movies={entryOf(bookings.data, date) ?? []} onCancel={cancel} />
         ))}
       </section>
 

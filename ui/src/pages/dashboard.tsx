@@ -12,14 +12,14 @@ import { type Loaded, useApi, useLoader, usePageTitle } from '../hooks'
 
 const REFRESH_MS = 5_000
 const SERVICES = ['gateway', 'users', 'movies', 'showtimes', 'bookings'] as const
-const SERVICE_LABEL: Record<string, string> = {
-  gateway: 'Gateway',
-  users: 'Users',
-  movies: 'Movies',
-  showtimes: 'Showtimes',
-  bookings: 'Bookings',
-}
-const labelOf = (name: string) => SERVICE_LABEL[name] ?? name
+const SERVICE_LABEL = new Map([
+  ['gateway', 'Gateway'],
+  ['users', 'Users'],
+  ['movies', 'Movies'],
+  ['showtimes', 'Showtimes'],
+  ['bookings', 'Bookings'],
+])
+const labelOf = (name: string) => SERVICE_LABEL.get(name) ?? name
 const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`
 
 interface Health {

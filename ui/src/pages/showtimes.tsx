@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks'
 import { useLocation } from 'preact-iso'
 import {
+  entryOf,
   type Movie,
   type MovieCatalog,
   movieIdOf,
@@ -93,16 +94,16 @@ export function Showtimes() {
 
   const dates = showtimes.data ? Object.keys(showtimes.data).sort() : []
   const requested = query.date
-  const date = requested ? (showtimes.data?.[requested] ? requested : undefined) : dates[0]
-  const who = users.data?.[username]?.name ?? username
+  const date = requested ? (entryOf(showtimes.data, requested) ? requested : undefined) : dates[0]
+  const who = entryOf(users.data, username)?.name ?? username
 
   const playing: Movie[] =
     date && movies.data
-      ? (showtimes.data?.[date] ?? [])
-          .flatMap((movieId) => movies.data?.[movieId] ?? [])
+      ? (entryOf(showtimes.data, date) ?? [])
+          .flatMap((movieId) => entryOf(movies.data, movieId) ?? [])
           .sort((a, b) => b.rating - a.rating || a.title.localeCompare(b.title))
       : []
-  const bookedIds = new Set(date ? (booked.data?.[date] ?? []).map((movie) => movieIdOf(movie.uri)) : [])
+  const bookedIds = new Set(date ? (entryOf(booked.data, date) ?? []).map((movie) => movieIdOf(movie.uri)) : [])
 
   function chooseUser(next: string) {
     setOutcome(undefined)

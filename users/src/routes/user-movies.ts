@@ -1,7 +1,7 @@
-import { contracts, ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
+import { contracts, ErrorResponse, emptyRecord, HttpError, ownValue, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import type { Catalogs } from '../catalogs.js'
 
 const BookedMovie = Type.Object({ title: Type.String(), rating: Type.Number(), uri: Type.String() })
@@ -66,10 +66,10 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
         username,
         Promise.all([bookingsOf(username, request.id), catalogs.movies.get(request.id)]),
       )
-      const result: Record<string, { title: string; rating: number; uri: string }[]> = {}
+      const result = emptyRecord<Static<typeof BookedMovie>[]>()
       for (const [date, movieIds] of Object.entries(booked)) {
         result[date] = movieIds.flatMap((movieId) => {
-          const movie = movies[movieId]
+          const movie = ownValue(movies, movieId)
           if (!movie) {
             request.log.warn({ movieId, date }, 'booked movie missing from the catalog')
             return []

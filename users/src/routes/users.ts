@@ -6,9 +6,16 @@ import { User, UserCollection, UserId } from '../repository.js'
 const UsernameParams = Type.Object({ username: contracts.Username })
 const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name shown for the user' })
 
+// What shows nothing on its own: white space, format and other default-ignorable characters
+// (zero-width space and joiners, U+2060, U+FEFF, Hangul fillers, variation selectors), combining
+// marks with no letter to sit on, the blank Braille pattern. A name needs a character besides these.
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{M}\u2800]/u
+
+/** The name trimmed; 400 when nothing of it would show. */
 function nonBlank(name: string): string {
   const trimmed = name.trim()
   if (!trimmed) throw new HttpError(400, 'body/name must not be blank')
+  if (!VISIBLE.test(trimmed)) throw new HttpError(400, 'body/name must not be blank: it has no visible character')
   return trimmed
 }
 
