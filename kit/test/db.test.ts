@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { eachDriver, quietLog } from '../../test/helpers/databases.js'
-import { type Database, type Migration, migrate, openDatabase, ReadCache, seedMigration } from '../src/db.js'
+import type { Database } from '../src/db/database.js'
+import { type Migration, migrate } from '../src/db/migrations.js'
+import { openDatabase } from '../src/db/open.js'
+import { ReadCache } from '../src/db/read-cache.js'
+import { seedMigration } from '../src/db/seed.js'
 import { HttpError } from '../src/errors.js'
 
 const schema: Migration[] = [
