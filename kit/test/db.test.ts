@@ -1,14 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Fastify from 'fastify'
 import t from 'tap'
 import { eachDriver, quietLog } from '../../test/helpers/databases.js'
-import type { Database } from '../src/db/database.js'
+import { type Database, IN_MEMORY } from '../src/db/database.js'
 import { type Migration, migrate } from '../src/db/migrations.js'
 import { openDatabase } from '../src/db/open.js'
+import { database } from '../src/db/plugin.js'
 import { ReadCache } from '../src/db/read-cache.js'
 import { seedMigration } from '../src/db/seed.js'
 import { HttpError } from '../src/errors.js'
+import { health } from '../src/health.js'
 
 const schema: Migration[] = [
   { version: 1, name: 'create_things', apply: 'CREATE TABLE things (id bigint PRIMARY KEY, name text NOT NULL);' },
@@ -59,6 +62,26 @@ t.test('database layer', (t) =>
         await tx.query("INSERT INTO things (id, name) VALUES (1, 'one')")
       })
       t.same(await db.query('SELECT id FROM things'), [{ id: 1 }])
+    })
+
+    t.test('a read reaches the database unless it asks to be cached; cached reads see every write', async (t) => {
+      const db = await open()
+      await migrate(db, schema, quietLog)
+      await db.exec(`CREATE SEQUENCE counter;
+        CREATE FUNCTION add_thing(id bigint) RETURNS bigint LANGUAGE sql
+          AS 'INSERT INTO things (id, name) VALUES (id, ''added'') RETURNING id';`)
+      const next = async (options?: { cache: boolean }) =>
+        (await db.query<{ n: number }>("SELECT nextval('counter') AS n", [], options))[0]?.n
+      t.equal(await next(), 1)
+      t.equal(await next(), 2, 'a SELECT with a side effect runs again')
+      const count = async () =>
+        (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM things', [], { cache: true }))[0]?.n
+      t.equal(await count(), 0)
+      await db.query('SELECT add_thing(1)')
+      t.equal(await count(), 1, 'a SELECT that writes empties the cache')
+      const cached = await next({ cache: true })
+      if (driver === 'pglite') t.equal(await next({ cache: true }), cached, 'PGlite answers a cached read from memory')
+      else t.equal(await next({ cache: true }), 4, 'PostgreSQL (shared with other processes) never caches')
     })
 
     if (driver === 'postgres' && server) {
@@ -149,17 +172,36 @@ t.test('the PGlite read cache never serves a read from before a write', async (t
   t.equal(loads, before + 1, 'the oldest entry goes when it is full')
 })
 
+t.test('readiness asks the database every time, even after it succeeded', async (t) => {
+  const app = Fastify()
+  await app.register(health)
+  await app.register(database, {
+    service: 'test',
+    config: { DATA_DIR: IN_MEMORY, DATABASE_POOL_SIZE: 1, DATABASE_STARTUP_TIMEOUT_MS: 0 },
+    migrations: schema,
+  })
+  // The plugin closes the database again with the app; that second close fails.
+  t.teardown(() => app.close().catch(() => undefined))
+  t.equal((await app.inject('/readyz')).statusCode, 200)
+  t.equal((await app.inject('/readyz')).statusCode, 200)
+  await app.db.close()
+  const broken = await app.inject('/readyz')
+  t.equal(broken.statusCode, 503)
+  t.same(broken.json(), { status: 'not ready', checks: { database: 'PGlite is closed' } })
+})
+
 t.test('PGlite: reads see every write through the cache', async (t) => {
   const db = await openDatabase('test', { DATA_DIR: 'memory://', DATABASE_POOL_SIZE: 1 }, quietLog)
   t.teardown(() => db.close())
   await migrate(db, schema, quietLog)
-  t.same(await db.query('SELECT id FROM things ORDER BY id'), [])
+  const cached = { cache: true }
+  t.same(await db.query('SELECT id FROM things ORDER BY id', [], cached), [])
   await db.query("INSERT INTO things (id, name) VALUES (1, 'one')")
-  t.same(await db.query('SELECT id FROM things ORDER BY id'), [{ id: 1 }])
+  t.same(await db.query('SELECT id FROM things ORDER BY id', [], cached), [{ id: 1 }])
   await db.transaction(async (tx) => {
     await tx.query("INSERT INTO things (id, name) VALUES (2, 'two')")
   })
-  t.same(await db.query('SELECT id FROM things ORDER BY id'), [{ id: 1 }, { id: 2 }])
+  t.same(await db.query('SELECT id FROM things ORDER BY id', [], cached), [{ id: 1 }, { id: 2 }])
   await db.exec('DELETE FROM things')
-  t.same(await db.query('SELECT id FROM things ORDER BY id'), [])
+  t.same(await db.query('SELECT id FROM things ORDER BY id', [], cached), [])
 })

@@ -1,8 +1,17 @@
 import { Type } from 'typebox'
 
+export interface QueryOptions {
+  /**
+   * The query only reads, so its rows may be answered from memory until the next write: PGlite
+   * only (see ReadCache), outside transactions. Without it every query reaches the database and
+   * counts as a possible write (a SELECT may call a function that writes).
+   */
+  cache?: boolean
+}
+
 /** What repositories need: parameterised SQL returning rows, in one dialect for both drivers. */
 export interface Queryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Row[]>
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>
 }

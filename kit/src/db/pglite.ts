@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { PGlite } from '@electric-sql/pglite'
 import { lockDataDir } from './data-dir-lock.js'
-import { type Database, IN_MEMORY, INT8_OID, NUMERIC_OID, type Queryable } from './database.js'
+import { type Database, IN_MEMORY, INT8_OID, NUMERIC_OID, type Queryable, type QueryOptions } from './database.js'
 import { initialiseDataDir } from './pglite-initdb.js'
 import { ReadCache } from './read-cache.js'
 
@@ -16,8 +16,6 @@ async function loadPglite(): Promise<typeof PGlite> {
     throw new Error('DATABASE_URL is not set and the embedded database (@electric-sql/pglite) is not installed')
   }
 }
-
-const READ = /^\s*select\b/i
 
 /** PostgreSQL in this process (WebAssembly), on a data directory it alone uses, or in memory. */
 export async function openPglite(dataDir: string): Promise<Database> {
@@ -50,8 +48,8 @@ export async function openPglite(dataDir: string): Promise<Database> {
   const cache = new ReadCache()
   return {
     driver: 'pglite',
-    query: <Row>(sql: string, params?: unknown[]) =>
-      READ.test(sql)
+    query: <Row>(sql: string, params?: unknown[], options?: QueryOptions) =>
+      options?.cache
         ? cache.read(sql, params, () => direct.query<Row>(sql, params))
         : cache.write(() => direct.query<Row>(sql, params)),
     exec: (sql) => cache.write(() => direct.exec(sql)),

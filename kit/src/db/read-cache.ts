@@ -1,5 +1,5 @@
 /**
- * Results of reads, kept until the next write. Only for PGlite: its data directory belongs to this
+ * Results of the reads that ask for it (`{ cache: true }`), kept until the next write. Only for PGlite: its data directory belongs to this
  * process alone (see lockDataDir), so every write passes through here and nothing can go stale.
  * A PGlite call costs 100–200 µs of CPU whatever the query (90 µs for SELECT 1), which made the
  * hot reads (a user, a user's bookings) the bulk of a request. A read that overlaps a write is
