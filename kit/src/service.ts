@@ -52,9 +52,10 @@ export async function buildService<Config extends BaseConfig>(
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
   await fastify.register(metrics)
   await fastify.register(health)
-  await fastify.register(loadShedding, { service: definition.name, config })
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.
   await fastify.register(fp(definition.app), { config })
+  // Last, so that the app's start-up work (opening a database) is not measured as load.
+  await fastify.register(loadShedding, { service: definition.name, config })
   return fastify
 }
 
