@@ -6,10 +6,11 @@ import { once } from 'node:events'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
+import { waitUntilReady } from '../scripts/ready.mjs'
 import { ROOT, systemServices } from '../scripts/services.mjs'
 import { freePort } from '../test/helpers/ports.js'
+import { type RunningLauncher, startLauncher } from '../test/helpers/system.js'
 
 const CONNECTIONS = 50
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -108,40 +109,25 @@ async function measure(name: string, options: autocannon.Options, note?: string)
   }
 }
 
-async function waitForReady(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) })
-      .then((response) => response.ok)
-      .catch(() => false)
-    if (ok) return
-    await sleep(100)
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`)
-}
-
+const READY_TIMEOUT_MS = 60_000
 const started: ChildProcess[] = []
 const temporary: string[] = []
+let system: RunningLauncher | undefined
 async function stopAll(): Promise<void> {
   for (const child of started.reverse()) {
     if (child.exitCode !== null) continue
     child.kill('SIGTERM')
     await once(child, 'exit')
   }
+  await system?.stop()
   for (const dir of temporary) rmSync(dir, { recursive: true, force: true })
 }
 
-/** The system as `npm start` runs it (defaults included), on fresh databases in a temporary directory. */
+/** The system as `npm start` runs it (launcher and defaults included) on the original ports, on fresh databases. */
 async function startSystem(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cinema-bench-'))
   temporary.push(dataDir)
-  const launcher = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {
-    cwd: ROOT,
-    env: { ...process.env, CINEMA_DATA_DIR: dataDir },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
-  started.push(launcher)
-  await Promise.all(services.map((service) => waitForReady(service.readyUrl)))
+  system = await startLauncher({ portOffset: 0, dataDir })
 }
 
 /** A reference server from bench/ (bare Fastify, plain proxy) on a free port; its base URL. */
@@ -153,7 +139,7 @@ async function referenceServer(file: string, name: string): Promise<string> {
   })
   started.push(child)
   const url = `http://127.0.0.1:${port}`
-  await waitForReady(`${url}/movies/${CREED}`)
+  await waitUntilReady(`${url}/movies/${CREED}`, { timeoutMs: READY_TIMEOUT_MS })
   if (child.pid) watched.set(name, child.pid)
   return url
 }
@@ -197,7 +183,7 @@ http {
   const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'inherit' })
   started.push(child)
   const url = `http://127.0.0.1:${port}`
-  await waitForReady(`${url}/movies/${CREED}`)
+  await waitUntilReady(`${url}/movies/${CREED}`, { timeoutMs: READY_TIMEOUT_MS })
   for (const pid of [child.pid ?? 0, ...childrenOf(child.pid ?? 0)]) {
     watched.set(pid === child.pid ? 'nginx master' : 'nginx worker', pid)
   }
@@ -339,7 +325,7 @@ function targets(byName: Map<string, CaseResult>): string[] {
 
 async function main(): Promise<void> {
   if (!args.has('--no-start')) await startSystem()
-  else await Promise.all(services.map((service) => waitForReady(service.readyUrl)))
+  else await Promise.all(services.map((service) => waitUntilReady(service.readyUrl, { timeoutMs: READY_TIMEOUT_MS })))
   watchSystemProcesses()
 
   const movie = `/movies/${CREED}`

@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { formatLogLine } from './log-format.mjs'
+import { waitUntilReady } from './ready.mjs'
 import { PID_DIR, ROOT, systemServices } from './services.mjs'
 
 const STOP_TIMEOUT_MS = 15_000
@@ -36,6 +37,7 @@ function print(service, line) {
 }
 
 let stopping = false
+const stopped = new AbortController()
 let allReady = false
 /** @type {Map<string, import('node:child_process').ChildProcess>} */
 const children = new Map()
@@ -82,6 +84,7 @@ function finish(code) {
 function stopAll(code) {
   if (stopping) return
   stopping = true
+  stopped.abort()
   process.exitCode = code
   if (children.size === 0) finish(code)
   for (const child of children.values()) child.kill('SIGTERM')
@@ -97,24 +100,20 @@ process.on('exit', () => {
   for (const child of children.values()) child.kill('SIGKILL')
 })
 
-/** Polls every selected service's readiness until all answer, then says where to go. */
+/** Waits for every selected service's readiness, then says where to go. */
 async function announceWhenReady() {
-  const deadline = Date.now() + READY_TIMEOUT_MS
   const pending = new Set(selected)
-  while (pending.size > 0 && !stopping) {
-    if (Date.now() > deadline) {
-      process.stdout.write(`still waiting for: ${[...pending].map((s) => s.name).join(', ')}\n`)
-      return
-    }
-    for (const service of pending) {
-      const ready = await fetch(service.readyUrl, { signal: AbortSignal.timeout(1_000) })
-        .then((response) => response.ok)
-        .catch(() => false)
-      if (ready) pending.delete(service)
-    }
-    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+  await Promise.allSettled(
+    selected.map(async (service) => {
+      await waitUntilReady(service.readyUrl, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, signal: stopped.signal })
+      pending.delete(service)
+    }),
+  )
   if (stopping) return
+  if (pending.size > 0) {
+    process.stdout.write(`still waiting for: ${[...pending].map((s) => s.name).join(', ')}\n`)
+    return
+  }
   allReady = true
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   const links = selected.map((service) => `${service.name} ${service.url}`).join(' · ')

@@ -41,7 +41,11 @@ export class BookingRepository {
   constructor(private readonly db: Queryable) {}
 
   async all(): Promise<AllBookings> {
-    return group(await this.db.query<BookingRow>('SELECT username, show_date, movie_id FROM bookings ORDER BY id'))
+    return group(
+      await this.db.query<BookingRow>('SELECT username, show_date, movie_id FROM bookings ORDER BY id', [], {
+        cache: true,
+      }),
+    )
   }
 
   /** The user's bookings, or undefined when they have none. */
@@ -49,6 +53,7 @@ export class BookingRepository {
     const rows = await this.db.query<BookingRow>(
       'SELECT username, show_date, movie_id FROM bookings WHERE username = $1 ORDER BY id',
       [username],
+      { cache: true },
     )
     return group(rows)[username]
   }

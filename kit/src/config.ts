@@ -20,6 +20,25 @@ export function serviceConfigSchema<Extra extends TProperties>(defaultPort: numb
       default: 10_000,
       description: 'how long in-flight requests may take to finish after SIGTERM',
     }),
+    // Load shedding (503 with Retry-After, /readyz not ready) while over any of these; 0 turns one off.
+    OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({
+      minimum: 0,
+      default: 1_000,
+      description: 'overloaded while the event loop lags more than this, on average over a second',
+    }),
+    OVERLOAD_HEAP_PERCENT: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 90,
+      description: "overloaded while the JavaScript heap in use is above this share of V8's heap limit",
+    }),
+    OVERLOAD_RSS_PERCENT: Type.Integer({
+      minimum: 0,
+      maximum: 100,
+      default: 90,
+      description:
+        "overloaded while resident memory is above this share of the container's memory limit (else the machine's)",
+    }),
     ...extra,
   })
 }
@@ -30,6 +49,9 @@ export interface BaseConfig {
   LOG_LEVEL: LogLevel
   ACCESS_LOG_LEVEL: LogLevel
   SHUTDOWN_GRACE_MS: number
+  OVERLOAD_EVENT_LOOP_DELAY_MS: number
+  OVERLOAD_HEAP_PERCENT: number
+  OVERLOAD_RSS_PERCENT: number
 }
 
 export class ConfigError extends Error {

@@ -46,7 +46,7 @@ export const health = fp(
     fastify.get(
       '/livez',
       {
-        config: { observe: false },
+        config: { observe: false, shed: false },
         schema: {
           operationId: 'getLiveness',
           tags: ['operations'],
@@ -60,7 +60,7 @@ export const health = fp(
     fastify.get(
       '/readyz',
       {
-        config: { observe: false },
+        config: { observe: false, shed: false },
         schema: {
           operationId: 'getReadiness',
           tags: ['operations'],

@@ -1,19 +1,11 @@
 export { type BaseConfig, ConfigError, type LogLevel, loadConfig, serviceConfigSchema } from './config.js'
 export * as contracts from './contracts.js'
 export { readDataFile } from './data-file.js'
-export {
-  type Database,
-  type DatabaseConfig,
-  database,
-  databaseSettings,
-  IN_MEMORY,
-  type Migration,
-  migrate,
-  openDatabase,
-  type Queryable,
-  seedMigration,
-  sqlMigrations,
-} from './db.js'
+export { type Database, type DatabaseConfig, databaseSettings, IN_MEMORY, type Queryable } from './db/database.js'
+export { type Migration, migrate, sqlMigrations } from './db/migrations.js'
+export { openDatabase } from './db/open.js'
+export { database } from './db/plugin.js'
+export { seedMigration } from './db/seed.js'
 export { ErrorResponse, errorBody, HttpError } from './errors.js'
 export { indexRoute } from './index-route.js'
 export { loggerOptions, REQUEST_ID_HEADER, requestIdFrom } from './logging.js'

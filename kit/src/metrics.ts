@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 /** Outcome of one call to a peer service or upstream, as counted in `peer_request_duration_seconds`. */
 export type PeerOutcome = 'success' | 'client_error' | 'server_error' | 'timeout' | 'unavailable' | 'circuit_open'
+
+/** How `peer_circuit_state` encodes a circuit breaker's state. */
+export const CIRCUIT_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
 
 export function createMetrics() {
   const registry = new Registry()
@@ -25,6 +28,12 @@ export function createMetrics() {
       help: 'Duration of calls to peer services, by outcome',
       labelNames: ['peer', 'method', 'outcome'] as const,
       buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    peerCircuitState: new Gauge({
+      name: 'peer_circuit_state',
+      help: 'Circuit breaker of calls to each peer: 0 closed, 1 half-open (one probe call let through), 2 open (calls paused)',
+      labelNames: ['peer'] as const,
       registers: [registry],
     }),
   }

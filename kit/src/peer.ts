@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { HttpError } from './errors.js'
 import { REQUEST_ID_HEADER } from './logging.js'
-import { type Metrics, observer, type PeerOutcome } from './metrics.js'
+import { CIRCUIT_STATE_VALUES, type Metrics, observer, type PeerOutcome } from './metrics.js'
 
 export interface PeerOptions {
   /** The peer's name as users should read it: "movies", "bookings"… */
@@ -51,18 +51,25 @@ function errorCode(error: unknown): string | undefined {
   return cause?.code ?? code
 }
 
+type CircuitState = keyof typeof CIRCUIT_STATE_VALUES
+
 /**
  * Fails fast while a peer keeps failing: after `failureThreshold` failures in a row the circuit
  * opens; after `cooldownMs` one call is let through as a probe, and its outcome closes or reopens it.
+ * `onChange` hears every change of state (for the `peer_circuit_state` gauge).
  */
 export class CircuitBreaker {
   #failures = 0
   #openUntil = 0
   #probing = false
+  #halfOpening: NodeJS.Timeout | undefined
 
-  constructor(private readonly options: PeerOptions['breaker']) {}
+  constructor(
+    private readonly options: PeerOptions['breaker'],
+    private readonly onChange: (state: CircuitState) => void = () => {},
+  ) {}
 
-  get state(): 'closed' | 'open' | 'half-open' {
+  get state(): CircuitState {
     if (this.#failures < this.options.failureThreshold) return 'closed'
     return Date.now() < this.#openUntil ? 'open' : 'half-open'
   }
@@ -77,14 +84,22 @@ export class CircuitBreaker {
   }
 
   succeeded(): void {
+    const wasClosed = this.state === 'closed'
     this.#failures = 0
     this.#probing = false
+    clearTimeout(this.#halfOpening)
+    if (!wasClosed) this.onChange('closed')
   }
 
   failed(): void {
     this.#failures += 1
     this.#probing = false
-    if (this.#failures >= this.options.failureThreshold) this.#openUntil = Date.now() + this.options.cooldownMs
+    if (this.#failures < this.options.failureThreshold) return
+    this.#openUntil = Date.now() + this.options.cooldownMs
+    this.onChange('open')
+    // The circuit half-opens by time alone; the timer only announces it.
+    clearTimeout(this.#halfOpening)
+    this.#halfOpening = setTimeout(() => this.onChange('half-open'), this.options.cooldownMs).unref()
   }
 }
 
@@ -103,7 +118,9 @@ export class PeerClient {
       headersTimeout: options.responseTimeoutMs,
       bodyTimeout: options.responseTimeoutMs,
     })
-    this.#breaker = new CircuitBreaker(options.breaker)
+    const circuitState = options.metrics.peerCircuitState.labels(options.name)
+    circuitState.set(CIRCUIT_STATE_VALUES.closed)
+    this.#breaker = new CircuitBreaker(options.breaker, (state) => circuitState.set(CIRCUIT_STATE_VALUES[state]))
     this.#observeCall = observer(options.metrics.peerRequestDuration)
   }
 

@@ -7,6 +7,7 @@ import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
 import { describeValidationErrors, errorHandling } from './errors.js'
 import { health } from './health.js'
+import { loadShedding } from './load-shedding.js'
 import { lazyChildLogger, loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
 import { type OpenApiOptions, openapi } from './openapi.js'
@@ -24,7 +25,7 @@ export interface ServiceDefinition<Config extends BaseConfig> {
 
 /**
  * Builds a service without listening (tests call this and use `inject`): the shared plugins
- * every service has (errors, request ids and logs, metrics, probes, OpenAPI), then its own app.
+ * every service has (errors, request ids and logs, metrics, probes, load shedding, OpenAPI), then its own app.
  */
 export async function buildService<Config extends BaseConfig>(
   definition: ServiceDefinition<Config>,
@@ -53,6 +54,8 @@ export async function buildService<Config extends BaseConfig>(
   await fastify.register(health)
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.
   await fastify.register(fp(definition.app), { config })
+  // Last, so that the app's start-up work (opening a database) is not measured as load.
+  await fastify.register(loadShedding, { service: definition.name, config })
   return fastify
 }
 

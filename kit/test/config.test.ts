@@ -11,6 +11,9 @@ t.test('defaults apply when the environment says nothing', async (t) => {
     LOG_LEVEL: 'info',
     ACCESS_LOG_LEVEL: 'debug',
     SHUTDOWN_GRACE_MS: 10_000,
+    OVERLOAD_EVENT_LOOP_DELAY_MS: 1_000,
+    OVERLOAD_HEAP_PERCENT: 90,
+    OVERLOAD_RSS_PERCENT: 90,
     FEATURE_LIMIT: 3,
   })
 })

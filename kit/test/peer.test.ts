@@ -1,8 +1,10 @@
+import Fastify from 'fastify'
 import t from 'tap'
 import { deadUrl, stub } from '../../test/helpers/servers.js'
 import { HttpError } from '../src/errors.js'
-import { createMetrics } from '../src/metrics.js'
+import { createMetrics, metrics } from '../src/metrics.js'
 import { PeerClient, type PeerOptions } from '../src/peer.js'
+import { createPeerClient } from '../src/peers.js'
 
 function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
   const metrics = createMetrics()
@@ -153,6 +155,45 @@ t.test('the circuit opens after repeated failures, fails fast, then probes and c
   t.same(await peer.getJson('/movies'), {})
   t.equal(peer.circuit, 'closed')
   t.equal(requests, 4)
+})
+
+t.test("/metrics shows each peer's circuit: closed, open, half-open, closed again", async (t) => {
+  let healthy = false
+  const { url, close } = await stub((_req, res) => res.writeHead(healthy ? 200 : 500).end('{}'))
+  const app = Fastify()
+  await app.register(metrics)
+  const peer = createPeerClient(
+    app,
+    {
+      PEER_CONNECT_TIMEOUT_MS: 500,
+      PEER_TIMEOUT_MS: 300,
+      PEER_CONNECTIONS: 1,
+      PEER_BREAKER_FAILURES: 2,
+      PEER_BREAKER_COOLDOWN_MS: 200,
+    },
+    'movies',
+    url,
+  )
+  t.teardown(async () => {
+    await app.close()
+    await close()
+  })
+  const circuit = async () =>
+    /^peer_circuit_state\{peer="movies"\} (\d)$/m.exec((await app.inject('/metrics')).body)?.[1]
+
+  t.equal(await circuit(), '0', 'closed from the start')
+  await rejection(peer.getJson('/movies'))
+  t.equal(await circuit(), '0', 'one failure: still closed')
+  await rejection(peer.getJson('/movies'))
+  t.equal(await circuit(), '2', 'open')
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  t.equal(await circuit(), '1', 'half-open once the cooldown is over, before any call')
+  await rejection(peer.getJson('/movies'))
+  t.equal(await circuit(), '2', 'a failed probe reopens it')
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  healthy = true
+  await peer.getJson('/movies')
+  t.equal(await circuit(), '0', 'a successful probe closes it')
 })
 
 t.test('a failing probe reopens the circuit', async (t) => {

@@ -159,12 +159,12 @@ t.test('probes: /livez always, /readyz follows the checks; neither is counted or
 
   const ready = await app.inject('/readyz')
   t.equal(ready.statusCode, 200)
-  t.same(ready.json(), { status: 'ready', checks: { switch: 'ok' } })
+  t.same(ready.json(), { status: 'ready', checks: { switch: 'ok', load: 'ok' } })
 
   await app.inject({ method: 'POST', url: '/switch' })
   const notReady = await app.inject('/readyz')
   t.equal(notReady.statusCode, 503)
-  t.same(notReady.json(), { status: 'not ready', checks: { switch: 'switched off' } })
+  t.same(notReady.json(), { status: 'not ready', checks: { switch: 'switched off', load: 'ok' } })
   await app.inject({ method: 'POST', url: '/switch' })
 
   const metrics = (await app.inject('/metrics')).body
@@ -227,5 +227,44 @@ t.test(
     t.equal(access.length, 1, 'one line, and none for the probe')
     t.match(access[0], { level: 30, reqId: 'seen', method: 'GET', url: '/teapot?x=1', statusCode: 418 })
     t.type(access[0]?.durationMs, 'number')
+  },
+)
+
+t.test(
+  'an overloaded process answers 503 with Retry-After; /readyz says not ready, /livez still answers',
+  async (t) => {
+    const { app } = await build({ LOG_LEVEL: 'silent', OVERLOAD_EVENT_LOOP_DELAY_MS: '50' })
+    t.teardown(() => app.close())
+    const readiness = async (expected: number) => {
+      // The load is measured once a second.
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+        const response = await app.inject('/readyz')
+        if (response.statusCode === expected) return response
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      throw new Error(`/readyz did not answer ${expected} within 5 s`)
+    }
+    t.equal((await app.inject('/teapot')).statusCode, 418)
+    await readiness(200)
+
+    // The event loop stalls for 1.2 s, as under a load the process cannot keep up with.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_200)
+    const notReady = await readiness(503)
+    t.same(notReady.json(), {
+      status: 'not ready',
+      checks: { switch: 'ok', load: 'overloaded: new requests are answered 503' },
+    })
+    const shed = await app.inject('/teapot')
+    t.equal(shed.statusCode, 503)
+    t.equal(shed.headers['retry-after'], '10')
+    t.same(shed.json(), {
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'the sample service is overloaded; try again in 10 s',
+    })
+    t.equal((await app.inject('/livez')).statusCode, 200, '/livez is not shed')
+
+    await readiness(200)
+    t.equal((await app.inject('/teapot')).statusCode, 418, 'back to work once the event loop keeps up')
   },
 )

@@ -5,13 +5,20 @@ import type { AddressInfo } from 'node:net'
 import { type BaseConfig, buildService, type ServiceDefinition } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 
-/** Builds a service from test settings: quiet logs, in-memory database, plus `env`. */
+/**
+ * Builds a service from test settings: quiet logs, in-memory database, no load shedding on
+ * event-loop lag (services built in one test process share its event loop: opening one's
+ * database stalls them all), plus `env`.
+ */
 export async function buildTestService<Config extends BaseConfig>(
   definition: ServiceDefinition<Config>,
   loadConfig: (env: NodeJS.ProcessEnv) => Config,
   env: NodeJS.ProcessEnv = {},
 ): Promise<FastifyInstance> {
-  return buildService(definition, loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://', ...env }))
+  return buildService(
+    definition,
+    loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }),
+  )
 }
 
 /** Listens on an ephemeral loopback port; returns the base URL. */

@@ -1,8 +1,9 @@
-// Starts the whole system (or part of it) as `npm start` does, on shifted ports, for end-to-end tests.
+// Starts the whole system (or part of it) as `npm start` does, on shifted ports, for end-to-end
+// tests and the bench: each service as its own process, or everything through the launcher.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT, type Service, systemServices } from '../../scripts/services.mjs'
 import { portIsFree } from './ports.js'
 
@@ -40,18 +41,6 @@ export async function freeOffset(): Promise<number> {
   }
 }
 
-export async function waitUntilReady(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) })
-      .then((response) => response.ok)
-      .catch(() => false)
-    if (ready) return
-    await sleep(50)
-  }
-  throw new Error(`${url} not ready within ${timeoutMs} ms`)
-}
-
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   const services = systemServices({ portOffset: await freeOffset(), dataDir: options.dataDir ?? 'memory://' })
   const processes = new Map<string, ChildProcess>()
@@ -74,7 +63,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     child.stdout?.on('data', append)
     child.stderr?.on('data', append)
     await Promise.race([
-      waitUntilReady(service.url),
+      waitUntilReady(service.readyUrl),
       once(child, 'exit').then(([code]) => {
         throw new Error(`${name} exited with ${code} while starting:\n${outputs.get(name)}`)
       }),
@@ -109,4 +98,76 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       await Promise.all([...processes.keys()].map((name) => stop(name)))
     },
   }
+}
+
+export interface LauncherOptions {
+  /** Shift of every port (default: a free one; 0: the original ports). */
+  portOffset?: number
+  /** Where the databases go (`CINEMA_DATA_DIR`). */
+  dataDir: string
+  /** Extra environment for the launcher and so every service. */
+  env?: Record<string, string>
+}
+
+export interface RunningLauncher {
+  services: Service[]
+  /** Everything the launcher printed: its own lines and every service's, prefixed. */
+  output(): string
+  /** Signals the launcher (which stops every service) and returns its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+const LAUNCHER_UP = /Cinema is up in [\d.]+ s/
+
+/** The system as `npm start` runs it (scripts/start.mjs), returned once the launcher says it is up. */
+export async function startLauncher(options: LauncherOptions): Promise<RunningLauncher> {
+  const portOffset = options.portOffset ?? (await freeOffset())
+  const launcher = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CINEMA_PORT_OFFSET: String(portOffset),
+      CINEMA_DATA_DIR: options.dataDir,
+      NO_COLOR: '1',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const append = (chunk: Buffer) => {
+    output += chunk
+  }
+  launcher.stdout.on('data', append)
+  launcher.stderr.on('data', append)
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (launcher.exitCode !== null || launcher.signalCode !== null) return launcher.exitCode
+    const exited = once(launcher, 'exit')
+    launcher.kill(signal)
+    const [code] = await exited
+    return code as number | null
+  }
+
+  // The launcher polls every service's readiness itself (scripts/ready.mjs) and then says so.
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => settle(new Error(`not up after 60 s:\n${output}`)), 60_000)
+      const onOutput = () => {
+        if (LAUNCHER_UP.test(output)) settle()
+      }
+      const onExit = () => settle(new Error(`the launcher exited:\n${output}`))
+      const settle = (error?: Error) => {
+        clearTimeout(timer)
+        launcher.stdout.off('data', onOutput)
+        launcher.off('exit', onExit)
+        if (error) reject(error)
+        else resolve()
+      }
+      launcher.stdout.on('data', onOutput)
+      launcher.on('exit', onExit)
+    })
+  } catch (error) {
+    await stop('SIGKILL')
+    throw error
+  }
+  return { services: systemServices({ portOffset }), output: () => output, stop }
 }

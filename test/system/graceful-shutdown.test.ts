@@ -5,10 +5,10 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import t from 'tap'
 import { Pool } from 'undici'
+import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT } from '../../scripts/services.mjs'
 import { freePort } from '../helpers/ports.js'
 import { json, stub } from '../helpers/servers.js'
-import { waitUntilReady } from '../helpers/system.js'
 
 const SLOW_MS = 1_000
 
@@ -29,7 +29,7 @@ t.test('graceful shutdown of a service process', async (t) => {
   })
   const exited = once(gateway, 'exit')
   t.teardown(() => gateway.kill('SIGKILL'))
-  await waitUntilReady(url)
+  await waitUntilReady(`${url}/readyz`)
 
   // One keep-alive connection with two pipelined requests: a slow one in flight when SIGTERM
   // arrives, then /readyz, which the server reads only after the slow one is answered.

@@ -1,14 +1,12 @@
 // The whole system started as `npm start` starts it (scripts/start.mjs), on shifted ports: every
 // read call of API.md answers exactly as documented, straight at each service and through the gateway.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { ROOT, systemServices } from '../../scripts/services.mjs'
+import { systemServices } from '../../scripts/services.mjs'
 import { READ_CALLS } from '../helpers/reference.js'
-import { freeOffset } from '../helpers/system.js'
+import { startLauncher } from '../helpers/system.js'
 
 t.test('npm start: the original ports by default', async (t) => {
   const ports = Object.fromEntries(systemServices().map((service) => [service.name, service.port]))
@@ -16,47 +14,22 @@ t.test('npm start: the original ports by default', async (t) => {
 })
 
 t.test('npm start: every read call of API.md, straight and through the gateway', async (t) => {
-  const portOffset = await freeOffset()
   const dataDir = mkdtempSync(join(tmpdir(), 'cinema-start-'))
   const started = Date.now()
-  const launcher: ChildProcess = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      CINEMA_PORT_OFFSET: String(portOffset),
-      CINEMA_DATA_DIR: dataDir,
-      NO_COLOR: '1',
-      ACCESS_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  launcher.stdout?.on('data', (chunk) => {
-    output += chunk
-  })
-  launcher.stderr?.on('data', (chunk) => {
-    output += chunk
-  })
+  const launching = startLauncher({ dataDir, env: { ACCESS_LOG_LEVEL: 'info' } })
   t.teardown(async () => {
-    if (launcher.exitCode === null) {
-      launcher.kill('SIGTERM')
-      await once(launcher, 'exit')
-    }
+    await (await launching.catch(() => undefined))?.stop()
     rmSync(dataDir, { recursive: true, force: true })
   })
-
-  while (!/Cinema is up in [\d.]+ s/.test(output)) {
-    if (launcher.exitCode !== null) throw new Error(`the launcher exited:\n${output}`)
-    if (Date.now() - started > 60_000) throw new Error(`not up after 60 s:\n${output}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const launcher = await launching
+  const output = launcher.output
   t.comment(
-    `all ports answered after ${Date.now() - started} ms (${/Cinema is up in ([\d.]+) s/.exec(output)?.[1]} s by the launcher)`,
+    `up after ${Date.now() - started} ms (${/Cinema is up in ([\d.]+) s/.exec(output())?.[1]} s by the launcher)`,
   )
-  const services = systemServices({ portOffset })
+  const services = launcher.services
   const url = (name: string) => services.find((service) => service.name === name)?.url as string
   for (const name of ['users', 'movies', 'showtimes', 'bookings', 'gateway']) {
-    t.match(output, new RegExp(`${name} http://127\\.0\\.0\\.1:\\d+`), `${name} announced`)
+    t.match(output(), new RegExp(`${name} http://127\\.0\\.0\\.1:\\d+`), `${name} announced`)
   }
 
   for (const call of READ_CALLS) {
@@ -71,11 +44,9 @@ t.test('npm start: every read call of API.md, straight and through the gateway',
     }
   }
 
-  t.match(output, /users\s+│ .*GET \/users\/dwight_schrute\/suggested → 200/, 'readable per-service log lines')
+  t.match(output(), /users\s+│ .*GET \/users\/dwight_schrute\/suggested → 200/, 'readable per-service log lines')
 
-  launcher.kill('SIGINT')
-  const [code] = await once(launcher, 'exit')
-  t.equal(code, 0, 'Ctrl-C stops everything cleanly')
+  t.equal(await launcher.stop('SIGINT'), 0, 'Ctrl-C stops everything cleanly')
   for (const service of services) {
     const refused = await fetch(service.readyUrl).then(
       () => false,

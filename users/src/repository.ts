@@ -33,12 +33,12 @@ export class UserRepository {
   constructor(private readonly db: Queryable) {}
 
   async all(): Promise<Record<string, User>> {
-    const rows = await this.db.query<User>(`SELECT ${COLUMNS} FROM users ORDER BY position`)
+    const rows = await this.db.query<User>(`SELECT ${COLUMNS} FROM users ORDER BY position`, [], { cache: true })
     return recordFromEntries(rows.map((user) => [user.id, user]))
   }
 
   async byId(id: string): Promise<User | undefined> {
-    const [user] = await this.db.query<User>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id])
+    const [user] = await this.db.query<User>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id], { cache: true })
     return user
   }
 
