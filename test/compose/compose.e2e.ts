@@ -155,7 +155,7 @@ let up = false
 await t.test('docker compose up --build --wait: every container builds, starts and turns healthy', async (t) => {
   const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' })
   if (version.status !== 0) {
-    throw new Error(`docker compose is not available (run ../shared/docker/setup.sh .): ${version.stderr}`)
+    throw new Error(`docker compose is not available (install Docker with its Compose plugin): ${version.stderr}`)
   }
   // What an earlier run of this test left behind would hold the ports.
   await compose(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 180_000)
