@@ -1,5 +1,5 @@
 // The Docker Compose deployment end to end: `npm run test:compose` (needs Docker with the Compose
-// plugin; `../shared/docker/setup.sh .` provides them). Named *.e2e.ts so that `npm test` never
+// plugin). Named *.e2e.ts so that `npm test` never
 // picks it up: it builds images and takes the fixed ports 5000–5004 and 8080.
 //
 // Under its own project name: builds and starts everything with `docker compose up -d --build
