@@ -72,7 +72,7 @@ export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; roo
     GATEWAY_URL: gatewayUrl,
     GATEWAY_RESOLVER: '127.0.0.1',
   })
-  site = replaceLine(site, 'listen 80;', `listen 127.0.0.1:${port};`)
+  site = replaceLine(site, 'listen 8080;', `listen 127.0.0.1:${port};`)
   site = replaceLine(site, 'root /usr/share/nginx/html;', `root ${root};`)
   await writeFile(join(prefix, 'default.conf'), site)
   await writeFile(
