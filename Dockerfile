@@ -49,7 +49,7 @@ RUN node_modules/.bin/tsc -b "$SERVICE" \
 
 
 FROM manifests AS ui-build
-# Vite's esbuild binary comes with its install script, so scripts run here.
+# The UI workspace's packages only (Vite and the web app's).
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --workspace ui --no-audit --no-fund --no-update-notifier
 # Vite reads ui/tsconfig.json, which extends the shared base.
