@@ -1,17 +1,22 @@
-# One image per Node.js service, from this one file: users, movies, showtimes, bookings, gateway.
-#   docker build --build-arg SERVICE=movies -t cinema/movies .
-# compose.yaml builds all five. The UI has its own ui/Dockerfile (nginx).
+# Every Cinema image, from this one file.
+#   docker build --build-arg SERVICE=movies -t cinema/movies .   a Node.js service (the default target):
+#                                                                 users, movies, showtimes, bookings, gateway
+#   docker build --target ui -t cinema/ui .                      the web app on nginx
+# compose.yaml builds all six.
 #
-# build    every workspace's dependencies (one layer, the same for all five services), then the
-#          sources of the kit and of SERVICE, compiled by tsc into <workspace>/dist
-# runtime  production dependencies of the kit and SERVICE only (no PGlite: containers always have
-#          a PostgreSQL server), the compiled JavaScript, data/ and SQL migrations; runs as `node`
+# manifests  the npm workspace's manifests and lockfile, the start of every other stage
+# build      every workspace's dependencies (one layer, the same for all five services), then the
+#            sources of the kit and of SERVICE, compiled by tsc into <workspace>/dist
+# ui-build   the UI's dependencies only, then the web app built by Vite into ui/dist/public
+# ui         nginx with the UI's template and the built web app
+# runtime    production dependencies of the kit and SERVICE only (no PGlite: containers always have
+#            a PostgreSQL server), the compiled JavaScript, data/ and SQL migrations; runs as `node`
 
 ARG NODE_IMAGE=node:24-trixie-slim
 
-# The npm workspace's manifests, copied first by both stages, so their dependency layers are
-# reused until a manifest or the lockfile changes. npm needs every workspace's manifest to honour
-# the lockfile: list a new workspace here (and in ui/Dockerfile) too.
+# The npm workspace's manifests, copied first by every stage that installs, so their dependency
+# layers are reused until a manifest or the lockfile changes. npm needs every workspace's manifest
+# to honour the lockfile: list a new workspace here too.
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -43,6 +48,36 @@ RUN node_modules/.bin/tsc -b "$SERVICE" \
  && find /out -type f \( -name '*.d.ts' -o -name '*.map' -o -name '*.tsbuildinfo' \) -delete
 
 
+FROM manifests AS ui-build
+# The UI workspace's packages only (Vite and the web app's).
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --workspace ui --no-audit --no-fund --no-update-notifier
+# Vite reads ui/tsconfig.json, which extends the shared base.
+COPY tsconfig.base.json ./
+COPY ui/ ui/
+RUN npm run build --workspace ui
+
+
+FROM nginx:1.28-trixie AS ui
+# The template's settings (see its header). Compose may override them.
+ENV GATEWAY_URL=http://gateway:8080 \
+    GATEWAY_RESOLVER=127.0.0.11
+RUN rm -rf /usr/share/nginx/html/*
+COPY ui/nginx/default.conf.template /etc/nginx/templates/default.conf.template
+COPY --from=ui-build /app/ui/dist/public /usr/share/nginx/html
+# An unprivileged port: nginx needs no capability (nor a sysctl) to listen as a non-root user.
+EXPOSE 8080
+# OCI labels, last so that a new version reuses every layer above (build arguments as below).
+ARG VERSION
+ARG REVISION
+LABEL org.opencontainers.image.title="cinema/ui" \
+      org.opencontainers.image.description="Cinema: the web UI" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="MIT"
+
+
+# Last, so a build without --target makes a service image.
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 WORKDIR /app

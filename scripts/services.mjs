@@ -10,6 +10,7 @@ export const PID_DIR = join(ROOT, '.data', 'run')
  * @typedef {object} Service
  * @property {string} name
  * @property {string} entry   compiled entry point, relative to the repository root
+ * @property {string} source  TypeScript entry point, run by `npm run dev`
  * @property {string[]} nodeOptions  options for node itself, before the entry point
  * @property {number} port
  * @property {string} url
@@ -48,9 +49,13 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     const env = { PORT: String(BASE_PORTS[name] + portOffset) }
     for (const peer of PEERS[name]) env[`${peer.toUpperCase()}_URL`] = urlOf(peer)
     if (dataDir && OWNS_DATABASE.has(name)) env.DATA_DIR = dataDir === 'memory://' ? dataDir : join(dataDir, name)
+    // The web app Vite builds; said here because the ui server's default is relative to its
+    // compiled file, and `npm run dev` runs it from its source.
+    if (name === 'ui') env.UI_STATIC_DIR = join(ROOT, 'ui', 'dist', 'public')
     return {
       name,
       entry: `${name}/dist/server.js`,
+      source: name === 'ui' ? 'ui/server/server.ts' : `${name}/src/server.ts`,
       nodeOptions: NODE_OPTIONS,
       port: BASE_PORTS[name] + portOffset,
       url: urlOf(name),

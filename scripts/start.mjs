@@ -2,10 +2,13 @@
 // @ts-check
 // Runs Cinema as local processes: every service (or the ones named), each line of their logs
 // prefixed with the service's name, all stopped together on Ctrl-C, SIGTERM or `npm run stop`.
+// With --watch (`npm run dev`) each runs from its TypeScript source under `tsx watch`, which
+// restarts it when a file it loads changes: its own source or the kit's.
 import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { formatLogLine } from './log-format.mjs'
 import { waitUntilReady } from './ready.mjs'
 import { PID_DIR, ROOT, systemServices } from './services.mjs'
@@ -18,7 +21,8 @@ const SERVICES = systemServices({
   portOffset: Number(process.env.CINEMA_PORT_OFFSET ?? 0),
   dataDir: process.env.CINEMA_DATA_DIR || undefined,
 })
-const requested = process.argv.slice(2)
+const watch = process.argv.includes('--watch')
+const requested = process.argv.slice(2).filter((arg) => arg !== '--watch')
 const unknown = requested.filter((name) => !SERVICES.some((service) => service.name === name))
 if (unknown.length > 0) {
   process.stderr.write(`unknown service: ${unknown.join(', ')} (known: ${SERVICES.map((s) => s.name).join(', ')})\n`)
@@ -43,8 +47,20 @@ let allReady = false
 const children = new Map()
 const started = performance.now()
 
+/**
+ * Node's arguments for a service: its compiled entry point, or with --watch its source under tsx,
+ * with the kit's source too (the `cinema-source` export condition), so no build is needed.
+ * @param {import('./services.mjs').Service} service
+ */
+function nodeArguments(service) {
+  if (!watch) return [...service.nodeOptions, join(ROOT, service.entry)]
+  const tsx = fileURLToPath(import.meta.resolve('tsx/cli'))
+  const options = ['--clear-screen=false', '--conditions=cinema-source', ...service.nodeOptions]
+  return [tsx, 'watch', ...options, join(ROOT, service.source)]
+}
+
 for (const service of selected) {
-  const child = spawn(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
+  const child = spawn(process.execPath, nodeArguments(service), {
     cwd: ROOT,
     env: { ...process.env, ...service.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import proxyAddr from 'proxy-addr'
+import proxyAddr from '@fastify/proxy-addr'
 
 const KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal'])
 const REFRESH_MS = 10_000
@@ -8,7 +8,7 @@ const REFRESH_MS = 10_000
 type Trust = (address: string, hop: number) => boolean
 
 /**
- * Fastify's `trustProxy` from TRUST_PROXY: addresses, CIDRs and proxy-addr's keywords as usual,
+ * Fastify's `trustProxy` from TRUST_PROXY: addresses, CIDRs and @fastify/proxy-addr's keywords as usual,
  * plus host names (Compose's `ui`), looked up at start and again every 10 s, since a container's
  * address changes when it is recreated. Until a name resolves, nothing is trusted under it.
  */

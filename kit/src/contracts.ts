@@ -1,5 +1,5 @@
 /**
- * The shapes of the public API (../shared/reference/API.md) that more than one service speaks:
+ * The shapes of the public API (docs/API.md) that more than one service speaks:
  * the owner serves them, its callers read them.
  */
 import { type Static, Type } from 'typebox'

@@ -23,8 +23,28 @@ export const REDACTED_PATHS = [
   'res.headers["set-cookie"]',
 ]
 
-/** pino options: JSON lines, secrets redacted, human-readable only when `pretty` (stdout is a terminal). */
-export function loggerOptions(service: string, level: string, pretty = Boolean(process.stdout.isTTY)): LoggerOptions {
+/**
+ * Whether a package can be loaded from here. pino-pretty is an optional dependency, for people at
+ * a terminal: the images leave it out, and a container run with a TTY logs JSON instead.
+ */
+export function installed(name: string): boolean {
+  try {
+    import.meta.resolve(name)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * pino options: JSON lines, secrets redacted, human-readable only when `pretty` (by default: stdout
+ * is a terminal and pino-pretty is installed).
+ */
+export function loggerOptions(
+  service: string,
+  level: string,
+  pretty = Boolean(process.stdout.isTTY) && installed('pino-pretty'),
+): LoggerOptions {
   return {
     level,
     base: { service },

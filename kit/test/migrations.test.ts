@@ -89,7 +89,7 @@ t.test('migrations', (t) =>
 
     if (driver === 'postgres' && server) {
       t.test('two replicas migrating at once: one applies, the other waits and finds nothing to do', async (t) => {
-        const url = server.createDatabase(`race_${process.pid}`)
+        const url = await server.createDatabase(`race_${process.pid}`)
         const replicas = await Promise.all(
           [1, 2, 3].map(() =>
             openDatabase('test', { DATABASE_URL: url, DATA_DIR: '', DATABASE_POOL_SIZE: 2 }, quietLog),

@@ -3,7 +3,7 @@ import t from 'tap'
 import { Type } from 'typebox'
 import { loadConfig, serviceConfigSchema } from '../src/config.js'
 import { ErrorResponse, HttpError } from '../src/errors.js'
-import { loggerOptions } from '../src/logging.js'
+import { installed, loggerOptions } from '../src/logging.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
 
 const Config = serviceConfigSchema(0, {})
@@ -205,6 +205,8 @@ t.test('OpenAPI: every route is documented with an operationId', async (t) => {
 t.test('pretty log output only for a terminal', async (t) => {
   t.notOk(loggerOptions('sample', 'info', false).transport, 'JSON lines when stdout is a pipe or a file')
   t.match(loggerOptions('sample', 'info', true).transport, { target: 'pino-pretty' })
+  t.ok(installed('pino-pretty'), 'pino-pretty is found where it is installed (npm install)')
+  t.notOk(installed('pino-pretty-is-not-installed'), 'and a package that is not installed is not: the images log JSON')
   t.equal(loggerOptions('sample', 'debug', false).level, 'debug', 'LOG_LEVEL is the level')
 })
 

@@ -1,5 +1,5 @@
 // The Docker Compose deployment end to end: `npm run test:compose` (needs Docker with the Compose
-// plugin; `../shared/docker/setup.sh .` provides them). Named *.e2e.ts so that `npm test` never
+// plugin). Named *.e2e.ts so that `npm test` never
 // picks it up: it builds images and takes the fixed ports 5000–5004 and 8080.
 //
 // Under its own project name: builds and starts everything with `docker compose up -d --build
@@ -155,7 +155,7 @@ let up = false
 await t.test('docker compose up --build --wait: every container builds, starts and turns healthy', async (t) => {
   const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' })
   if (version.status !== 0) {
-    throw new Error(`docker compose is not available (run ../shared/docker/setup.sh .): ${version.stderr}`)
+    throw new Error(`docker compose is not available (install Docker with its Compose plugin): ${version.stderr}`)
   }
   // What an earlier run of this test left behind would hold the ports.
   await compose(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 180_000)
@@ -228,6 +228,36 @@ t.test('every container is hardened as compose.yaml says', { skip }, async (t) =
   }
 })
 
+t.test('the UI listens on an unprivileged port, with no sysctl', { skip }, async (t) => {
+  const [container] = JSON.parse(docker(['inspect', `${PROJECT}-ui-1`]))
+  t.notOk(Object.keys(container.HostConfig.Sysctls ?? {}).length, 'no sysctl')
+  t.match(
+    container.NetworkSettings.Ports['8080/tcp'],
+    [{ HostIp: '127.0.0.1', HostPort: '5004' }],
+    '8080 inside is 5004',
+  )
+})
+
+t.test('the service images leave out pino-pretty: one run with a terminal logs JSON', { skip }, async (t) => {
+  const imageOf = (service: string) => JSON.parse(docker(['inspect', `${PROJECT}-${service}-1`]))[0].Config.Image
+  const probe = "import('pino-pretty').then(() => console.log('present'), () => console.log('absent'))"
+  for (const service of NODE_SERVICES) {
+    const found = docker(['run', '--rm', imageOf(service), 'node', '--input-type=module', '--eval', probe]).trim()
+    t.equal(found, 'absent', `${service}: no pino-pretty`)
+  }
+  // -t: stdout is a terminal, where a service would otherwise ask for pino-pretty and not start.
+  const container = docker(['run', '-d', '-t', imageOf('movies')]).trim()
+  t.teardown(() => {
+    docker(['rm', '-f', container])
+  })
+  let logs = ''
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && !logs.includes('Server listening'); ) {
+    await sleep(500)
+    logs = docker(['logs', container])
+  }
+  t.match(logs, /^\{.*"msg":"Server listening at/m, 'started, logging JSON lines')
+})
+
 t.test('postgres: one database per owning service, each role reaches only its own', { skip }, async (t) => {
   const connect = async (role: string, password: string, database: string) =>
     compose([
@@ -263,7 +293,7 @@ t.test('postgres: one database per owning service, each role reaches only its ow
   }
 })
 
-t.test('every read call of API.md: straight, through the gateway, through the UI /api/', { skip }, async (t) => {
+t.test('every read call of docs/API.md: straight, through the gateway, through the UI /api/', { skip }, async (t) => {
   for (const call of READ_CALLS) {
     const routes: [string, string][] = [['straight', `${url(call.service)}${call.path}`]]
     // `/` of the gateway and of /api/ is the gateway's own index.

@@ -39,9 +39,9 @@ export async function eachDriver(t: Test, suite: (t: Test, driver: DriverUnderTe
     suite(t, {
       driver: 'postgres',
       server,
-      open: () => {
+      open: async () => {
         databases += 1
-        const url = server.createDatabase(`test_${process.pid}_${databases}`)
+        const url = await server.createDatabase(`test_${process.pid}_${databases}`)
         return track(openDatabase('test', { DATABASE_URL: url, DATA_DIR: '', DATABASE_POOL_SIZE: 10 }, quietLog))
       },
     }),

@@ -1,4 +1,4 @@
-// The read part of ../shared/reference/API.md as requests and their exact expected answers,
+// The read part of docs/API.md as requests and their exact expected answers,
 // computed from the original data files the way the document describes them.
 import { readFileSync } from 'node:fs'
 

@@ -690,14 +690,13 @@ if (!existsSync(KUBECTL)) {
   }
 
   t.test('the images carry OCI labels with the version given at build time', async (t) => {
-    for (const [file, title] of [
-      ['Dockerfile', `cinema/\${SERVICE}`],
-      ['ui/Dockerfile', 'cinema/ui'],
+    const stages = read('Dockerfile').split(/^FROM /m)
+    // The service image is the last stage (the default target); the UI's is the stage named ui.
+    for (const [file, title, stage] of [
+      ['Dockerfile (services)', `cinema/\${SERVICE}`, stages.at(-1)],
+      ['Dockerfile (ui)', 'cinema/ui', stages.find((text) => /^\S+ AS ui\n/.test(text))],
     ] as const) {
-      const finalStage =
-        read(file)
-          .split(/^FROM /m)
-          .at(-1) ?? ''
+      const finalStage = stage ?? ''
       const labels = new Map(
         [...finalStage.matchAll(/org\.opencontainers\.image\.([a-z]+)="([^"]*)"/g)].map(([, key, value]) => [
           key,

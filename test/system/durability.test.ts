@@ -51,8 +51,8 @@ t.test('PostgreSQL: an acknowledged write survives SIGKILL; an outage is a 503 t
   const postgres = await startPostgres()
   t.teardown(() => postgres.close())
   const serviceEnv = {
-    users: { DATABASE_URL: postgres.createDatabase('users') },
-    bookings: { DATABASE_URL: postgres.createDatabase('bookings') },
+    users: { DATABASE_URL: await postgres.createDatabase('users') },
+    bookings: { DATABASE_URL: await postgres.createDatabase('bookings') },
   }
   await t.test('durability', (t) => writesSurviveSigkill(t, { serviceEnv }))
 

@@ -113,8 +113,8 @@ t.test('on PostgreSQL', async (t) => {
   const postgres = await startPostgres()
   t.teardown(() => postgres.close())
   const serviceEnv = {
-    users: { DATABASE_URL: postgres.createDatabase('users') },
-    bookings: { DATABASE_URL: postgres.createDatabase('bookings') },
+    users: { DATABASE_URL: await postgres.createDatabase('users') },
+    bookings: { DATABASE_URL: await postgres.createDatabase('bookings') },
   }
   await suite(t, { serviceEnv }, true)
 })

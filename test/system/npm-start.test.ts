@@ -1,5 +1,5 @@
 // The whole system started as `npm start` starts it (scripts/start.mjs), on shifted ports: every
-// read call of API.md answers exactly as documented, straight at each service and through the gateway.
+// read call of docs/API.md answers exactly as documented, straight at each service and through the gateway.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -1,16 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
+import { findProgram } from '../../../test/helpers/programs.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-
-/** Debian's Chromium, headless; Playwright's own browser downloads are never used. */
+/** The machine's Chromium (Debian's), headless; Playwright's own browser downloads are never used. */
 export function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's with \`apt-get install -y chromium\``)
-  }
+  const executablePath = findProgram('chromium')
+  if (!executablePath) throw new Error('Chromium is not installed: apt-get install -y chromium')
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   })
 }

@@ -1,15 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { findProgram } from '../../../test/helpers/programs.js'
 
-const NGINX = '/usr/sbin/nginx'
-const MIME_TYPES = '/etc/nginx/mime.types'
 export const TEMPLATE = fileURLToPath(new URL('../../nginx/default.conf.template', import.meta.url))
 
 /** What the official image's entrypoint does: envsubst with only the variables that are defined. */
@@ -42,21 +41,38 @@ export interface RunningNginx {
   close(): Promise<void>
 }
 
+interface InstalledNginx {
+  binary: string
+  /** The mime.types beside its own configuration, which the image's http block includes too. */
+  mimeTypes: string
+}
+
+/** nginx on PATH and its mime.types, or why the nginx tests cannot run here. */
+export function findNginx(): InstalledNginx | { missing: string } {
+  const binary = findProgram('nginx')
+  if (binary) {
+    const version = spawnSync(binary, ['-V'], { encoding: 'utf8' }).stderr ?? ''
+    const confPath = /--conf-path=(\S+)/.exec(version)?.[1] ?? '/etc/nginx/nginx.conf'
+    const mimeTypes = join(dirname(confPath), 'mime.types')
+    if (existsSync(mimeTypes)) return { binary, mimeTypes }
+  }
+  return { missing: 'nginx is not installed: apt-get install -y nginx (or brew install nginx) to test it' }
+}
+
 /**
- * Runs Debian's nginx with the project's template, rendered as the image would render it, in a
- * temporary prefix: the http block and mime types the image has, the site on a free loopback port.
+ * Runs the machine's nginx with the project's template, rendered as the image would render it, in
+ * a temporary prefix: the http block and mime types the image has, the site on a free loopback port.
  */
 export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; root: string }): Promise<RunningNginx> {
-  if (!existsSync(NGINX) || !existsSync(MIME_TYPES)) {
-    throw new Error(`nginx is not installed (${NGINX}, ${MIME_TYPES}): install it with \`apt-get install -y nginx\``)
-  }
+  const nginx = findNginx()
+  if ('missing' in nginx) throw new Error(nginx.missing)
   const prefix = await mkdtemp(join(tmpdir(), 'cinema-nginx-'))
   const port = await freePort()
   let site = renderTemplate(await readFile(TEMPLATE, 'utf8'), {
     GATEWAY_URL: gatewayUrl,
     GATEWAY_RESOLVER: '127.0.0.1',
   })
-  site = replaceLine(site, 'listen 80;', `listen 127.0.0.1:${port};`)
+  site = replaceLine(site, 'listen 8080;', `listen 127.0.0.1:${port};`)
   site = replaceLine(site, 'root /usr/share/nginx/html;', `root ${root};`)
   await writeFile(join(prefix, 'default.conf'), site)
   await writeFile(
@@ -69,7 +85,7 @@ export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; roo
       'error_log stderr warn;',
       'events { worker_connections 64; }',
       'http {',
-      `  include ${MIME_TYPES};`,
+      `  include ${nginx.mimeTypes};`,
       '  default_type application/octet-stream;',
       '  access_log off;',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
@@ -82,7 +98,7 @@ export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; roo
 
   let output = ''
   const child: ChildProcess = spawn(
-    NGINX,
+    nginx.binary,
     ['-e', 'stderr', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],

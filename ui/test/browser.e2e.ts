@@ -1,4 +1,5 @@
-// The UI in Debian's Chromium against the whole system, as a person would use it.
+// The UI in Chromium against the whole system, as a person would use it: `npm run test:browser`
+// (needs Chromium on PATH, e.g. Debian's `apt-get install -y chromium`; `npm test` leaves it out).
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
