@@ -28,22 +28,22 @@ interface Services {
 }
 
 /** Users and bookings, each calling the other over HTTP, with real movies and showtimes. */
-async function startServices(t: Test, databaseUrl?: (service: string) => string): Promise<Services> {
+async function startServices(t: Test, databaseUrl?: (service: string) => Promise<string>): Promise<Services> {
   const movies = await buildTestService(moviesService, loadMoviesConfig)
   const showtimes = await buildTestService(showtimesService, loadShowtimesConfig)
   const [moviesUrl, showtimesUrl] = await Promise.all([listen(movies), listen(showtimes)])
   const usersPort = await freePort()
-  const database = (service: string) => (databaseUrl ? { DATABASE_URL: databaseUrl(service) } : {})
+  const database = async (service: string) => (databaseUrl ? { DATABASE_URL: await databaseUrl(service) } : {})
   const bookings = await buildTestService(bookingsService, loadBookingsConfig, {
     USERS_URL: `http://127.0.0.1:${usersPort}`,
     SHOWTIMES_URL: showtimesUrl,
-    ...database('bookings'),
+    ...(await database('bookings')),
   })
   const users = await buildTestService(usersService, loadUsersConfig, {
     MOVIES_URL: moviesUrl,
     SHOWTIMES_URL: showtimesUrl,
     BOOKINGS_URL: await listen(bookings),
-    ...database('users'),
+    ...(await database('users')),
   })
   await users.listen({ host: '127.0.0.1', port: usersPort })
   t.teardown(async () => {
