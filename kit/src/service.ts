@@ -7,6 +7,7 @@ import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
 import { describeValidationErrors, errorHandling } from './errors.js'
 import { health } from './health.js'
+import { jsonBody } from './json-body.js'
 import { lazyChildLogger, loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
 import { type OpenApiOptions, openapi } from './openapi.js'
@@ -48,6 +49,7 @@ export async function buildService<Config extends BaseConfig>(
   // OpenAPI first: it documents the routes registered after it.
   await fastify.register(openapi, definition.openapi)
   await fastify.register(errorHandling)
+  await fastify.register(jsonBody)
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
   await fastify.register(metrics)
   await fastify.register(health)
