@@ -23,6 +23,24 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   serverOptions?: (config: Config) => Partial<FastifyServerOptions>
 }
 
+// Node looks for connections past their header or request deadline this often (its default, 30 s,
+// would let a slow client stay that much longer than the timeouts say).
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000
+/** Timeouts and a connection cap, so that slow or idle clients cannot hold the server's connections. */
+function connectionLimits(config: BaseConfig) {
+  return {
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      // Node refuses a header deadline later than the request deadline.
+      headersTimeout: Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+    },
+  }
+}
+
 /**
  * Builds a service without listening (tests call this and use `inject`): the shared plugins
  * every service has (errors, request ids and logs, metrics, probes, OpenAPI), then its own app.
@@ -42,8 +60,10 @@ export async function buildService<Config extends BaseConfig>(
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: describeValidationErrors,
+    ...connectionLimits(config),
     ...definition.serverOptions?.(config),
   }).withTypeProvider<TypeBoxTypeProvider>()
+  fastify.server.maxConnections = config.MAX_CONNECTIONS
   fastify.setValidatorCompiler(validatorCompiler)
 
   // OpenAPI first: it documents the routes registered after it.

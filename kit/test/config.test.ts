@@ -11,6 +11,11 @@ t.test('defaults apply when the environment says nothing', async (t) => {
     LOG_LEVEL: 'info',
     ACCESS_LOG_LEVEL: 'debug',
     SHUTDOWN_GRACE_MS: 10_000,
+    REQUEST_TIMEOUT_MS: 10_000,
+    HEADERS_TIMEOUT_MS: 5_000,
+    KEEP_ALIVE_TIMEOUT_MS: 5_000,
+    CONNECTION_TIMEOUT_MS: 30_000,
+    MAX_CONNECTIONS: 512,
     FEATURE_LIMIT: 3,
   })
 })
