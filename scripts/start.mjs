@@ -10,7 +10,10 @@ import { formatLogLine } from './log-format.mjs'
 import { PID_DIR, ROOT, systemServices } from './services.mjs'
 
 const STOP_TIMEOUT_MS = 15_000
-const READY_TIMEOUT_MS = 60_000
+// No deadline of its own for readiness: a service that cannot start exits by itself (its database
+// wait is DATABASE_STARTUP_TIMEOUT_MS, and Fastify's plugin timeout is longer than that), and the
+// launcher then stops the others. Until then it says every so often what it is waiting for.
+const WAITING_NOTE_EVERY_MS = 15_000
 
 // CINEMA_PORT_OFFSET and CINEMA_DATA_DIR let a second system run beside the first (tests do).
 const SERVICES = systemServices({
@@ -99,12 +102,12 @@ process.on('exit', () => {
 
 /** Polls every selected service's readiness until all answer, then says where to go. */
 async function announceWhenReady() {
-  const deadline = Date.now() + READY_TIMEOUT_MS
+  let nextNote = Date.now() + WAITING_NOTE_EVERY_MS
   const pending = new Set(selected)
   while (pending.size > 0 && !stopping) {
-    if (Date.now() > deadline) {
+    if (Date.now() > nextNote) {
       process.stdout.write(`still waiting for: ${[...pending].map((s) => s.name).join(', ')}\n`)
-      return
+      nextNote = Date.now() + WAITING_NOTE_EVERY_MS
     }
     for (const service of pending) {
       const ready = await fetch(service.readyUrl, { signal: AbortSignal.timeout(1_000) })

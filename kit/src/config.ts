@@ -62,6 +62,8 @@ export interface BaseConfig {
   KEEP_ALIVE_TIMEOUT_MS: number
   CONNECTION_TIMEOUT_MS: number
   MAX_CONNECTIONS: number
+  /** Only services that own a database have it; start-up waits this long for it. */
+  DATABASE_STARTUP_TIMEOUT_MS?: number
 }
 
 export class ConfigError extends Error {

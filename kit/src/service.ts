@@ -26,6 +26,22 @@ export interface ServiceDefinition<Config extends BaseConfig> {
 // Node looks for connections past their header or request deadline this often (its default, 30 s,
 // would let a slow client stay that much longer than the timeouts say).
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000
+// Opening the database comes before the wait for it: creating a fresh PGlite directory takes
+// seconds, far more on a busy machine.
+const DATABASE_OPENING_ALLOWANCE_MS = 60_000
+// Fastify's own default, for services without a database.
+const DEFAULT_PLUGIN_TIMEOUT_MS = 10_000
+
+/**
+ * How long one plugin may take to start. The database plugin waits up to
+ * DATABASE_STARTUP_TIMEOUT_MS for its database, so Fastify must wait longer than that (with
+ * Fastify's 10 s, a first start on a busy machine failed with "Plugin did not start in time").
+ */
+export function pluginTimeoutOf(config: BaseConfig): number {
+  if (config.DATABASE_STARTUP_TIMEOUT_MS === undefined) return DEFAULT_PLUGIN_TIMEOUT_MS
+  return config.DATABASE_STARTUP_TIMEOUT_MS + DATABASE_OPENING_ALLOWANCE_MS
+}
+
 /** Timeouts and a connection cap, so that slow or idle clients cannot hold the server's connections. */
 function connectionLimits(config: BaseConfig) {
   return {
@@ -60,6 +76,7 @@ export async function buildService<Config extends BaseConfig>(
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: describeValidationErrors,
+    pluginTimeout: pluginTimeoutOf(config),
     ...connectionLimits(config),
     ...definition.serverOptions?.(config),
   }).withTypeProvider<TypeBoxTypeProvider>()
