@@ -14,7 +14,10 @@ import { waitUntilReady } from './ready.mjs'
 import { PID_DIR, ROOT, systemServices } from './services.mjs'
 
 const STOP_TIMEOUT_MS = 15_000
-const READY_TIMEOUT_MS = 60_000
+// No deadline of its own for readiness: a service that cannot start exits by itself (its database
+// wait is DATABASE_STARTUP_TIMEOUT_MS, and Fastify's plugin timeout is longer than that), and the
+// launcher then stops the others. Until then it says every so often what it is waiting for.
+const WAITING_NOTE_EVERY_MS = 15_000
 
 // CINEMA_PORT_OFFSET and CINEMA_DATA_DIR let a second system run beside the first (tests do).
 const SERVICES = systemServices({
@@ -119,17 +122,22 @@ process.on('exit', () => {
 /** Waits for every selected service's readiness, then says where to go. */
 async function announceWhenReady() {
   const pending = new Set(selected)
+  const note = setInterval(() => {
+    process.stdout.write(`still waiting for: ${[...pending].map((s) => s.name).join(', ')}
+`)
+  }, WAITING_NOTE_EVERY_MS)
   await Promise.allSettled(
     selected.map(async (service) => {
-      await waitUntilReady(service.readyUrl, { timeoutMs: READY_TIMEOUT_MS, intervalMs: 100, signal: stopped.signal })
+      await waitUntilReady(service.readyUrl, {
+        timeoutMs: Number.POSITIVE_INFINITY,
+        intervalMs: 100,
+        signal: stopped.signal,
+      })
       pending.delete(service)
     }),
   )
-  if (stopping) return
-  if (pending.size > 0) {
-    process.stdout.write(`still waiting for: ${[...pending].map((s) => s.name).join(', ')}\n`)
-    return
-  }
+  clearInterval(note)
+  if (stopping || pending.size > 0) return
   allReady = true
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
   const links = selected.map((service) => `${service.name} ${service.url}`).join(' · ')

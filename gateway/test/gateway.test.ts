@@ -180,3 +180,27 @@ t.test('GET / lists the services; GET /status says which are up and how fast', a
     ['users', 'movies', 'showtimes', 'bookings'],
   )
 })
+
+t.test('JSON it could not re-send (nested 100,000 deep) is a 400 saying why; the service never sees it', async (t) => {
+  const users = await echo()
+  t.teardown(() => users.close())
+  const app = await gateway(t, { USERS_URL: users.url })
+  for (const payload of [
+    `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+    `${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}`,
+  ]) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/users',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    })
+    t.equal(response.statusCode, 400)
+    t.same(response.json(), {
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'body is nested more than 32 levels deep',
+    })
+  }
+  t.equal(users.requests.length, 0)
+})

@@ -39,6 +39,33 @@ export function serviceConfigSchema<Extra extends TProperties>(defaultPort: numb
       description:
         "overloaded while resident memory is above this share of the container's memory limit (else the machine's)",
     }),
+    // Slow clients: each limit below frees a connection that a client holds without finishing.
+    REQUEST_TIMEOUT_MS: Type.Integer({
+      minimum: 1,
+      default: 10_000,
+      description: 'longest time a client may take to send a whole request, headers and body (408 after it)',
+    }),
+    HEADERS_TIMEOUT_MS: Type.Integer({
+      minimum: 1,
+      default: 5_000,
+      description: 'longest time a client may take to send the headers of a request (at most REQUEST_TIMEOUT_MS)',
+    }),
+    KEEP_ALIVE_TIMEOUT_MS: Type.Integer({
+      minimum: 1,
+      default: 5_000,
+      description: 'how long an idle keep-alive connection is kept open for a next request',
+    }),
+    CONNECTION_TIMEOUT_MS: Type.Integer({
+      minimum: 1,
+      default: 30_000,
+      description:
+        'a connection with no traffic either way for this long is closed; above the slowest answer (UPSTREAM_TIMEOUT_MS, PEER_TIMEOUT_MS)',
+    }),
+    MAX_CONNECTIONS: Type.Integer({
+      minimum: 1,
+      default: 512,
+      description: 'open client connections at most; further ones are closed at once',
+    }),
     ...extra,
   })
 }
@@ -52,6 +79,13 @@ export interface BaseConfig {
   OVERLOAD_EVENT_LOOP_DELAY_MS: number
   OVERLOAD_HEAP_PERCENT: number
   OVERLOAD_RSS_PERCENT: number
+  REQUEST_TIMEOUT_MS: number
+  HEADERS_TIMEOUT_MS: number
+  KEEP_ALIVE_TIMEOUT_MS: number
+  CONNECTION_TIMEOUT_MS: number
+  MAX_CONNECTIONS: number
+  /** Only services that own a database have it; start-up waits this long for it. */
+  DATABASE_STARTUP_TIMEOUT_MS?: number
 }
 
 export class ConfigError extends Error {

@@ -7,6 +7,7 @@ import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
 import { describeValidationErrors, errorHandling } from './errors.js'
 import { health } from './health.js'
+import { jsonBody } from './json-body.js'
 import { loadShedding } from './load-shedding.js'
 import { lazyChildLogger, loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
@@ -21,6 +22,40 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   app: FastifyPluginAsyncTypebox<{ config: Config }>
   /** Extra Fastify server options from the config, e.g. a body limit. */
   serverOptions?: (config: Config) => Partial<FastifyServerOptions>
+}
+
+// Node looks for connections past their header or request deadline this often (its default, 30 s,
+// would let a slow client stay that much longer than the timeouts say).
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000
+// Opening the database comes before the wait for it: creating a fresh PGlite directory takes
+// seconds, far more on a busy machine.
+const DATABASE_OPENING_ALLOWANCE_MS = 60_000
+// Fastify's own default, for services without a database.
+const DEFAULT_PLUGIN_TIMEOUT_MS = 10_000
+
+/**
+ * How long one plugin may take to start. The database plugin waits up to
+ * DATABASE_STARTUP_TIMEOUT_MS for its database, so Fastify must wait longer than that (with
+ * Fastify's 10 s, a first start on a busy machine failed with "Plugin did not start in time").
+ */
+export function pluginTimeoutOf(config: BaseConfig): number {
+  if (config.DATABASE_STARTUP_TIMEOUT_MS === undefined) return DEFAULT_PLUGIN_TIMEOUT_MS
+  return config.DATABASE_STARTUP_TIMEOUT_MS + DATABASE_OPENING_ALLOWANCE_MS
+}
+
+/** Timeouts and a connection cap, so that slow or idle clients cannot hold the server's connections. */
+function connectionLimits(config: BaseConfig) {
+  return {
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      // Node refuses a header deadline later than the request deadline.
+      headersTimeout: Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
+      requestTimeout: config.REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+    },
+  }
 }
 
 /**
@@ -42,13 +77,17 @@ export async function buildService<Config extends BaseConfig>(
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: describeValidationErrors,
+    pluginTimeout: pluginTimeoutOf(config),
+    ...connectionLimits(config),
     ...definition.serverOptions?.(config),
   }).withTypeProvider<TypeBoxTypeProvider>()
+  fastify.server.maxConnections = config.MAX_CONNECTIONS
   fastify.setValidatorCompiler(validatorCompiler)
 
   // OpenAPI first: it documents the routes registered after it.
   await fastify.register(openapi, definition.openapi)
   await fastify.register(errorHandling)
+  await fastify.register(jsonBody)
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
   await fastify.register(metrics)
   await fastify.register(health)

@@ -14,6 +14,11 @@ t.test('defaults apply when the environment says nothing', async (t) => {
     OVERLOAD_EVENT_LOOP_DELAY_MS: 1_000,
     OVERLOAD_HEAP_PERCENT: 90,
     OVERLOAD_RSS_PERCENT: 90,
+    REQUEST_TIMEOUT_MS: 10_000,
+    HEADERS_TIMEOUT_MS: 5_000,
+    KEEP_ALIVE_TIMEOUT_MS: 5_000,
+    CONNECTION_TIMEOUT_MS: 30_000,
+    MAX_CONNECTIONS: 512,
     FEATURE_LIMIT: 3,
   })
 })

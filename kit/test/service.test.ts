@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { loadConfig, serviceConfigSchema } from '../src/config.js'
 import { ErrorResponse, HttpError } from '../src/errors.js'
 import { installed, loggerOptions } from '../src/logging.js'
-import { buildService, type ServiceDefinition } from '../src/service.js'
+import { buildService, pluginTimeoutOf, type ServiceDefinition } from '../src/service.js'
 
 const Config = serviceConfigSchema(0, {})
 type Config = ReturnType<typeof loadConfig<typeof Config>>
@@ -270,3 +270,15 @@ t.test(
     t.equal((await app.inject('/teapot')).statusCode, 418, 'back to work once the event loop keeps up')
   },
 )
+
+t.test('the plugin timeout follows DATABASE_STARTUP_TIMEOUT_MS and always exceeds it', async (t) => {
+  const base = loadConfig(Config, {})
+  t.equal(pluginTimeoutOf(base), 10_000, 'no database: Fastify’s default')
+  for (const startup of [0, 30_000, 120_000]) {
+    const timeout = pluginTimeoutOf({ ...base, DATABASE_STARTUP_TIMEOUT_MS: startup })
+    t.ok(timeout > startup + 10_000, `${startup} ms → ${timeout} ms`)
+  }
+  const app = await buildService(definition, { ...base, LOG_LEVEL: 'silent', DATABASE_STARTUP_TIMEOUT_MS: 45_000 })
+  t.teardown(() => app.close())
+  t.equal(app.initialConfig.pluginTimeout, pluginTimeoutOf({ ...base, DATABASE_STARTUP_TIMEOUT_MS: 45_000 }))
+})

@@ -16,6 +16,8 @@ export interface SystemOptions {
   env?: Record<string, string>
   /** Extra environment per service, e.g. its DATABASE_URL. */
   serviceEnv?: Record<string, Record<string, string>>
+  /** How long each service may take to become ready (default 30 s). */
+  readyTimeoutMs?: number
 }
 
 export interface RunningSystem {
@@ -63,7 +65,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     child.stdout?.on('data', append)
     child.stderr?.on('data', append)
     await Promise.race([
-      waitUntilReady(service.readyUrl),
+      waitUntilReady(service.readyUrl, { timeoutMs: options.readyTimeoutMs }),
       once(child, 'exit').then(([code]) => {
         throw new Error(`${name} exited with ${code} while starting:\n${outputs.get(name)}`)
       }),

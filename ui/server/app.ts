@@ -8,6 +8,8 @@ import { HASHED_ASSET_CACHING, PAGE_CACHE_CONTROL, SECURITY_HEADERS } from './he
 
 /** `/api/…` goes to the gateway without the `/api` prefix, as nginx forwards it in the container. */
 async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayUrl: string }) {
+  // Bodies pass through unparsed (the proxy adds its own parser); the gateway parses them.
+  fastify.removeContentTypeParser('application/json')
   await fastify.register(proxy, {
     upstream: gatewayUrl,
     prefix: '/api',

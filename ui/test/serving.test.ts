@@ -2,6 +2,7 @@
 // official image renders it) and by the local server under `npm start`. Both must behave alike.
 import { gunzipSync } from 'node:zlib'
 import t from 'tap'
+import { trickle } from '../../test/helpers/slow-client.js'
 import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from '../server/headers.js'
 import { BUILT_APP, builtIndexHtml, initialAssets } from './helpers/build.js'
 import { startFakeGateway } from './helpers/fake-gateway.js'
@@ -44,6 +45,17 @@ for (const server of servers) {
       t.equal(gateway.received.at(-1)?.url, '/movies?x=1')
       t.match(gateway.received.at(-1)?.requestId, /^[\w-]{16,}$/, 'with a request id to follow it in the logs')
       t.notOk(response.headers['cache-control'], 'the gateway decides about caching its answers')
+    })
+
+    t.test('a client sending its headers a byte every 500 ms is cut off within 12 s', async (t) => {
+      const slow = await trickle(ui.url, {
+        head: 'GET /movies HTTP/1.1\r\nHost: localhost\r\nUser-Agent: slow\r\nAccept: text/html\r\n\r\n',
+        everyMs: 500,
+        giveUpMs: 30_000,
+        headersToo: true,
+      })
+      t.comment(`${server.name}: cut off after ${(slow.heldMs / 1000).toFixed(1)} s`)
+      t.ok(slow.heldMs < 12_000, `held ${Math.round(slow.heldMs)} ms`)
     })
 
     t.test('every answer carries the security headers, once', async (t) => {

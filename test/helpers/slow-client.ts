@@ -1,0 +1,91 @@
+// Raw TCP clients for timeout tests: a request sent a byte at a time, and keep-alive connections.
+import { once } from 'node:events'
+import { connect, type Socket } from 'node:net'
+
+export interface TrickleResult {
+  /** From the connection being open to the server closing it. */
+  heldMs: number
+  /** Bytes the client got written before the server closed the connection. */
+  bytesSent: number
+  /** What the server answered before closing, if anything (a 408). */
+  answer: string
+}
+
+/**
+ * Sends `head` (request line and headers), then the body one byte every `everyMs` (or, with
+ * `headersToo`, the head itself byte by byte), until the server closes the connection or
+ * `giveUpMs` passes.
+ */
+export async function trickle(
+  url: string,
+  options: { head: string; everyMs: number; giveUpMs: number; headersToo?: boolean },
+): Promise<TrickleResult> {
+  const { hostname, port } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  await once(socket, 'connect')
+  const opened = performance.now()
+  let answer = ''
+  socket.on('data', (chunk) => {
+    answer += chunk
+  })
+  socket.on('error', () => {})
+  let bytesSent = 0
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  const drip = options.headersToo ? options.head : 'x'.repeat(1_000_000)
+  if (!options.headersToo) socket.write(options.head)
+  const timer = setInterval(() => {
+    if (socket.destroyed || bytesSent >= drip.length) return
+    socket.write(drip.charAt(bytesSent))
+    bytesSent += 1
+  }, options.everyMs)
+  const gaveUp = setTimeout(() => socket.destroy(), options.giveUpMs)
+  await closed
+  clearInterval(timer)
+  clearTimeout(gaveUp)
+  return { heldMs: performance.now() - opened, bytesSent, answer }
+}
+
+/** A keep-alive connection that sends one GET at a time and reads its answer's status. */
+export class KeepAliveConnection {
+  readonly socket: Socket
+  #buffer = ''
+  #waiting: ((status: number) => void) | null = null
+  readonly closed: Promise<void>
+
+  private constructor(socket: Socket) {
+    this.socket = socket
+    socket.setEncoding('utf8')
+    socket.on('error', () => {})
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
+    socket.on('data', (chunk: string) => {
+      this.#buffer += chunk
+      // Answers here are small JSON bodies with a content-length: one complete answer is enough.
+      const head = /^HTTP\/1\.1 (\d{3})[\s\S]*?\r\ncontent-length: (\d+)\r\n[\s\S]*?\r\n\r\n/i.exec(this.#buffer)
+      if (!head || this.#buffer.length < head[0].length + Number(head[2])) return
+      this.#buffer = this.#buffer.slice(head[0].length + Number(head[2]))
+      this.#waiting?.(Number(head[1]))
+      this.#waiting = null
+    })
+  }
+
+  static async open(url: string): Promise<KeepAliveConnection> {
+    const { hostname, port } = new URL(url)
+    const socket = connect(Number(port), hostname)
+    await once(socket, 'connect')
+    return new KeepAliveConnection(socket)
+  }
+
+  /** The status of `GET path` on this connection, or null when the server closed it instead. */
+  async get(path: string): Promise<number | null> {
+    if (this.socket.destroyed) return null
+    const answered = new Promise<number>((resolve) => {
+      this.#waiting = resolve
+    })
+    this.socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`)
+    return Promise.race([answered, this.closed.then(() => null)])
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
