@@ -139,6 +139,10 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
     // per-request origin lookup).
     undici: pool,
     replyOptions: {
+      // A service's answer passes through as it is, 503s included. reply-from would retry a GET's
+      // 503 up to ten times (1.4 s with movies down instead of the service's 5 ms, and ten times
+      // the load on a service already short of capacity); a client can retry, the gateway does not.
+      retryDelay: () => null,
       rewriteRequestHeaders: forwardedRequestHeaders,
       rewriteHeaders: forwardedResponseHeaders,
       // reply-from's typings name the raw response; what it passes is { statusCode, headers, stream }.

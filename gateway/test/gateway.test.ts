@@ -147,6 +147,26 @@ t.test('an unreachable service is a 503 JSON naming it; a slow one a 504; unknow
   t.match(metrics, /peer_request_duration_seconds_count\{peer="users",method="GET",outcome="timeout"\} 1/)
 })
 
+t.test('a service’s 503 passes through at once, never retried', async (t) => {
+  const busy = await stub((_req, res) =>
+    json(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'busy' }),
+  )
+  t.teardown(() => busy.close())
+  const app = await gateway(t, { USERS_URL: busy.url })
+  const url = await listen(app)
+  for (const method of ['GET', 'HEAD', 'DELETE']) {
+    const before = busy.requests.length
+    const started = performance.now()
+    const response = await fetch(`${url}/users/dwight_schrute/bookings`, { method })
+    await response.arrayBuffer()
+    const elapsed = performance.now() - started
+    t.equal(response.status, 503, method)
+    t.equal(busy.requests.length - before, 1, `${method}: one request reached the service`)
+    t.ok(elapsed < 50, `${method}: answered in ${elapsed.toFixed(1)} ms`)
+  }
+  t.same((await app.inject('/users/x')).json(), { statusCode: 503, error: 'Service Unavailable', message: 'busy' })
+})
+
 t.test('GET / lists the services; GET /status says which are up and how fast', async (t) => {
   const movies = await buildTestService(moviesService, loadMoviesConfig)
   const moviesUrl = await listen(movies)

@@ -37,6 +37,27 @@ t.test('stopping movies: users answers 503 naming movies within 2 s, the gateway
   const through = await fetch(`${gateway}/users/dwight_schrute/bookings`)
   t.equal(through.status, 503)
   t.match(await through.json(), { message: 'movies service is unavailable' })
+  // The gateway passes the 503 on at once (no retries): as fast as users itself, give or take 50 ms.
+  const medianMs = async (url: string) => {
+    const times: number[] = []
+    for (let i = 0; i < 21; i++) {
+      const started = performance.now()
+      const response = await fetch(url)
+      await response.arrayBuffer()
+      times.push(performance.now() - started)
+      t.equal(response.status, 503, `${url}: 503`)
+    }
+    return times.sort((a, b) => a - b)[10] as number
+  }
+  const straightMs = await medianMs(`${users}/users/dwight_schrute/bookings`)
+  const throughMs = await medianMs(`${gateway}/users/dwight_schrute/bookings`)
+  t.comment(
+    `time to 503 with movies down: straight ${straightMs.toFixed(1)} ms, through the gateway ${throughMs.toFixed(1)} ms`,
+  )
+  t.ok(
+    throughMs - straightMs < 50,
+    `through the gateway ${throughMs.toFixed(1)} ms, straight ${straightMs.toFixed(1)} ms`,
+  )
   const direct = await fetch(`${gateway}/movies`)
   t.equal(direct.status, 503)
   t.match(direct.headers.get('content-type'), /application\/json/)
