@@ -1,8 +1,19 @@
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
+import { buildService } from '@cinema/kit'
 import t, { type Test } from 'tap'
 import { moviesService } from '../../movies/src/app.js'
 import { loadMoviesConfig } from '../../movies/src/config.js'
-import { buildTestService, deadUrl, json, listen, stub } from '../../test/helpers/servers.js'
+import {
+  buildTestService,
+  deadUrl,
+  json,
+  listen,
+  parseRawResponse,
+  rawConnection,
+  stub,
+} from '../../test/helpers/servers.js'
+import { usersService } from '../../users/src/app.js'
+import { loadUsersConfig } from '../../users/src/config.js'
 import { gatewayService } from '../src/app.js'
 import { loadGatewayConfig } from '../src/config.js'
 
@@ -198,5 +209,80 @@ t.test('GET / lists the services; GET /status says which are up and how fast', a
   t.same(
     status.services.map((service: { name: string }) => service.name),
     ['users', 'movies', 'showtimes', 'bookings'],
+  )
+})
+
+t.test('Expect: 100-continue is answered by the gateway, and the request forwarded without it', async (t) => {
+  const users = await buildTestService(usersService, loadUsersConfig)
+  const usersUrl = await listen(users)
+  t.teardown(() => users.close())
+  const bookings = await echo()
+  t.teardown(() => bookings.close())
+  const app = await gateway(t, { USERS_URL: usersUrl, BOOKINGS_URL: bookings.url })
+  const gatewayUrl = await listen(app)
+
+  /** As curl does: the head with the expectation, the body only after `100 Continue`. */
+  async function expectContinue(base: string, method: string, path: string, body: string) {
+    const connection = await rawConnection(base)
+    connection.send(
+      `${method} ${path} HTTP/1.1\r\nHost: cinema.test\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+    )
+    const interim = await connection.until(/\r\n\r\n/)
+    connection.send(body)
+    return { interim, final: parseRawResponse(await connection.closed) }
+  }
+
+  for (const [base, route] of [
+    [usersUrl, 'straight'],
+    [gatewayUrl, 'through the gateway'],
+  ] as const) {
+    const id = route === 'straight' ? 'expect_straight' : 'expect_gateway'
+    const created = await expectContinue(base, 'POST', '/users', JSON.stringify({ id, name: 'Erin Expect' }))
+    t.equal(created.interim, 'HTTP/1.1 100 Continue\r\n\r\n', `${route}: 100 Continue first`)
+    t.equal(created.final.status, 201, `${route}: POST /users 201`)
+    t.match(created.final.body, { id, name: 'Erin Expect' })
+    const renamed = await expectContinue(base, 'PATCH', `/users/${id}`, JSON.stringify({ name: 'Erin' }))
+    t.equal(renamed.final.status, 200, `${route}: PATCH 200`)
+    t.match(renamed.final.body, { id, name: 'Erin' })
+  }
+
+  const put = await expectContinue(gatewayUrl, 'PUT', '/bookings/jim_halpert/20151130/x', '{"note":"kept"}')
+  t.equal(put.final.status, 200, 'PUT through the gateway')
+  t.match(put.final.body, { method: 'PUT', body: '{"note":"kept"}' })
+  t.notOk(bookings.requests.at(-1)?.headers.expect, 'the service is not asked to continue')
+})
+
+t.test('the gateway’s own failure is never blamed on a service: 500, logged as its own', async (t) => {
+  const users = await stub((_req, res) => json(res, 200, {}))
+  t.teardown(() => users.close())
+  const logs: Record<string, unknown>[] = []
+  const app = await buildService(gatewayService, loadGatewayConfig({ USERS_URL: users.url, LOG_LEVEL: 'warn' }), {
+    logStream: { write: (line: string) => logs.push(JSON.parse(line)) },
+  })
+  t.teardown(() => app.close())
+
+  // Node's parser would refuse this header; inject lets it reach the gateway's client, which
+  // refuses to send it: the request never leaves the gateway.
+  const answer = await app.inject({ url: '/users', headers: { 'x-note': 'a\u0007b' } })
+  t.equal(answer.statusCode, 500)
+  t.same(answer.json(), {
+    statusCode: 500,
+    error: 'Internal Server Error',
+    message: 'Something went wrong on our side; it has been logged.',
+  })
+  t.equal(users.requests.length, 0, 'nothing reached users')
+  t.notOk(
+    logs.some((line) => /users service/.test(String(line.msg))),
+    'no log line blames users',
+  )
+  t.ok(
+    logs.some((line) => line.level === 50 && line.msg === 'request failed'),
+    'logged at error as the gateway’s own failure',
+  )
+  t.notMatch(
+    (await app.inject('/metrics')).body,
+    /peer_request_duration_seconds_count\{peer="users"/,
+    'not counted as a call to users',
   )
 })
