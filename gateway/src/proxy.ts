@@ -88,6 +88,16 @@ function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
   )
 }
 
+/**
+ * reply-from forwards no body at all when the parsed one is falsy, but JSON's `null`, `false` and
+ * `0` are bodies (only the JSON parser makes them): they go on as sent, so the service judges them.
+ */
+function falsyJsonBody(request: FastifyRequest) {
+  const { body } = request
+  if (body !== null && body !== false && body !== 0) return undefined
+  return { body: JSON.stringify(body), contentType: request.headers['content-type'] ?? 'application/json' }
+}
+
 type BodyReadable = Dispatcher.ResponseData['body']
 type UpstreamResponse = { headers: IncomingHttpHeaders; stream: BodyReadable }
 
@@ -160,6 +170,10 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
     proxyPayloads: false,
     // OPTIONS is answered by the CORS plugin; the services have no OPTIONS routes.
     httpMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
+    handler: (request, reply, destination, replyOptions) => {
+      const body = falsyJsonBody(request)
+      return reply.from(destination, body ? { ...replyOptions, ...body } : replyOptions)
+    },
     // One keep-alive pool for this service (given as an instance, reply-from skips an Agent's
     // per-request origin lookup).
     undici: pool,

@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
 import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
-import { describeValidationErrors, errorHandling } from './errors.js'
+import { describeValidationErrors, errorHandling, errorServerOptions } from './errors.js'
 import { health } from './health.js'
 import { lazyChildLogger, loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
@@ -41,6 +41,7 @@ export async function buildService<Config extends BaseConfig>(
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: describeValidationErrors,
+    ...errorServerOptions,
     ...definition.serverOptions?.(config),
   }).withTypeProvider<TypeBoxTypeProvider>()
   fastify.setValidatorCompiler(validatorCompiler)
