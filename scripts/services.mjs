@@ -12,6 +12,7 @@ export const PID_DIR = join(ROOT, '.data', 'run')
  * @property {string} entry   compiled entry point, relative to the repository root
  * @property {string[]} nodeOptions  options for node itself, before the entry point
  * @property {number} port
+ * @property {number} [metricsPort]  where its GET /metrics listens when not on `port` (the gateway's)
  * @property {string} url
  * @property {string} readyUrl
  * @property {number} colour  ANSI colour of its log prefix
@@ -19,6 +20,10 @@ export const PID_DIR = join(ROOT, '.data', 'run')
  */
 
 const BASE_PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080, ui: 5004 }
+// The gateway's /metrics has an operations port of its own, on loopback (its METRICS_HOST default);
+// the UI's /api/ reaches only the gateway's public port.
+/** @type {Partial<Record<keyof BASE_PORTS, number>>} */
+const BASE_METRICS_PORTS = { gateway: 9464 }
 const COLOURS = { users: 36, movies: 33, showtimes: 35, bookings: 32, gateway: 34, ui: 91 }
 /** @type {Record<keyof BASE_PORTS, (keyof BASE_PORTS)[]>} */
 const PEERS = {
@@ -48,11 +53,15 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     const env = { PORT: String(BASE_PORTS[name] + portOffset) }
     for (const peer of PEERS[name]) env[`${peer.toUpperCase()}_URL`] = urlOf(peer)
     if (dataDir && OWNS_DATABASE.has(name)) env.DATA_DIR = dataDir === 'memory://' ? dataDir : join(dataDir, name)
+    const baseMetricsPort = BASE_METRICS_PORTS[name]
+    const metricsPort = baseMetricsPort === undefined ? undefined : baseMetricsPort + portOffset
+    if (metricsPort !== undefined) env.METRICS_PORT = String(metricsPort)
     return {
       name,
       entry: `${name}/dist/server.js`,
       nodeOptions: NODE_OPTIONS,
       port: BASE_PORTS[name] + portOffset,
+      metricsPort,
       url: urlOf(name),
       readyUrl: `${urlOf(name)}/readyz`,
       colour: COLOURS[name],

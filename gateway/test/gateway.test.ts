@@ -153,7 +153,7 @@ t.test('an unreachable service is a 503 JSON naming it; a slow one a 504; unknow
     t.same(missing.json(), { statusCode: 404, error: 'Not Found', message: `no route for GET ${path}` })
   }
 
-  const metrics = (await app.inject('/metrics')).body
+  const metrics = (await app.metricsServer?.inject('/metrics'))?.body
   t.match(metrics, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="unavailable"\} 1/)
   t.match(metrics, /peer_request_duration_seconds_count\{peer="users",method="GET",outcome="timeout"\} 1/)
 })
@@ -281,8 +281,75 @@ t.test('the gateway’s own failure is never blamed on a service: 500, logged as
     'logged at error as the gateway’s own failure',
   )
   t.notMatch(
-    (await app.inject('/metrics')).body,
+    (await app.metricsServer?.inject('/metrics'))?.body,
     /peer_request_duration_seconds_count\{peer="users"/,
     'not counted as a call to users',
   )
+})
+
+t.test('/metrics is served on a port of its own, not on the public one; closed with the gateway', async (t) => {
+  const movies = await echo()
+  t.teardown(() => movies.close())
+  const app = await buildTestService(gatewayService, loadGatewayConfig, { MOVIES_URL: movies.url })
+  const url = await listen(app)
+  const metricsServer = app.metricsServer
+  if (!metricsServer) throw new Error('the gateway has no metrics server')
+  const metricsUrl = await metricsServer.listen({ host: '127.0.0.1', port: 0 })
+
+  t.equal((await fetch(`${url}/movies`)).status, 200)
+  const publicMetrics = await fetch(`${url}/metrics`)
+  t.equal(publicMetrics.status, 404, 'not on the public port')
+  t.same(await publicMetrics.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /metrics' })
+  const document = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> }
+  t.notOk(document.paths['/metrics'], 'nor in its API document')
+  t.equal((await fetch(`${url}/livez`)).status, 200, 'probes stay on the public port')
+
+  const scraped = await fetch(`${metricsUrl}/metrics`)
+  t.equal(scraped.status, 200)
+  t.match(scraped.headers.get('content-type'), /^text\/plain/)
+  const text = await scraped.text()
+  t.match(text, /http_request_duration_seconds_count\{method="GET",route="\/movies",status_code="200"\} 1/)
+  t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="success"\} 1/)
+  t.match(text, /process_resident_memory_bytes/)
+  const other = await fetch(`${metricsUrl}/movies`)
+  t.equal(other.status, 404, 'the metrics port serves nothing else')
+  t.same(await other.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /movies' })
+
+  await app.close()
+  await t.rejects(fetch(`${metricsUrl}/metrics`), 'closed with the gateway')
+})
+
+t.test('GET /status asks the services at most once per second, however many ask it', async (t) => {
+  const counted = () => stub((_req, res) => json(res, 200, { status: 'ready', checks: {} }))
+  const upstreams = {
+    users: await counted(),
+    movies: await counted(),
+    showtimes: await counted(),
+    bookings: await counted(),
+  }
+  t.teardown(() => Promise.all(Object.values(upstreams).map((upstream) => upstream.close())))
+  const app = await gateway(t, {
+    USERS_URL: upstreams.users.url,
+    MOVIES_URL: upstreams.movies.url,
+    SHOWTIMES_URL: upstreams.showtimes.url,
+    BOOKINGS_URL: upstreams.bookings.url,
+  })
+  const readyzCalls = () => Object.values(upstreams).map((upstream) => upstream.requests.length)
+
+  const first = await Promise.all(Array.from({ length: 50 }, () => app.inject('/status')))
+  t.ok(first.every((answer) => answer.statusCode === 200))
+  t.same(readyzCalls(), [1, 1, 1, 1], '50 hits at once: one set of calls')
+  const checkedAt = first[0]?.json().checkedAt
+  t.ok(
+    first.every((answer) => answer.json().checkedAt === checkedAt),
+    'one answer shared',
+  )
+  for (let i = 0; i < 20; i++) await app.inject('/status')
+  t.same(readyzCalls(), [1, 1, 1, 1], 'hits within the second: none more')
+
+  await new Promise((resolve) => setTimeout(resolve, 1_050))
+  const later = await app.inject('/status')
+  t.same(readyzCalls(), [2, 2, 2, 2], 'a second later: one new set')
+  t.not(later.json().checkedAt, checkedAt)
+  t.match(later.json().services, [{ name: 'users', status: 'up' }])
 })

@@ -17,7 +17,14 @@ export {
 export { ErrorResponse, errorBody, HttpError } from './errors.js'
 export { indexRoute } from './index-route.js'
 export { loggerOptions, REQUEST_ID_HEADER, requestIdFrom } from './logging.js'
-export { createMetrics, type Metrics, observer, type PeerOutcome } from './metrics.js'
+export {
+  createMetrics,
+  type Metrics,
+  type MetricsServerConfig,
+  MetricsServerSettings,
+  observer,
+  type PeerOutcome,
+} from './metrics.js'
 export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from './peer.js'
 export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peers.js'
 export { buildService, runService, type ServiceDefinition } from './service.js'

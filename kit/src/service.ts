@@ -20,6 +20,8 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   app: FastifyPluginAsyncTypebox<{ config: Config }>
   /** Extra Fastify server options from the config, e.g. a body limit. */
   serverOptions?: (config: Config) => Partial<FastifyServerOptions>
+  /** Where `GET /metrics` listens when it has a port of its own rather than the app's (the gateway's). */
+  metricsServer?: (config: Config) => { host: string; port: number }
 }
 
 /**
@@ -50,18 +52,26 @@ export async function buildService<Config extends BaseConfig>(
   await fastify.register(openapi, definition.openapi)
   await fastify.register(errorHandling)
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
-  await fastify.register(metrics)
+  await fastify.register(metrics, { ownServer: Boolean(definition.metricsServer) })
   await fastify.register(health)
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.
   await fastify.register(fp(definition.app), { config })
   return fastify
 }
 
-function describeStartupError(name: string, config: BaseConfig, error: unknown): string {
+interface ListenAddress {
+  host: string
+  port: number
+  /** The setting that chose the port, named when it is taken. */
+  setting: string
+}
+
+function describeStartupError(name: string, address: ListenAddress, error: unknown): string {
+  const { host, port, setting } = address
   const code = (error as NodeJS.ErrnoException).code
-  if (code === 'EADDRINUSE') return `${name}: port ${config.PORT} is already in use; stop what holds it or set PORT`
-  if (code === 'EACCES') return `${name}: not allowed to listen on ${config.HOST}:${config.PORT}`
-  if (code === 'EADDRNOTAVAIL') return `${name}: cannot listen on ${config.HOST}, no such address here`
+  if (code === 'EADDRINUSE') return `${name}: port ${port} is already in use; stop what holds it or set ${setting}`
+  if (code === 'EACCES') return `${name}: not allowed to listen on ${host}:${port}`
+  if (code === 'EADDRNOTAVAIL') return `${name}: cannot listen on ${host}, no such address here`
   return `${name}: failed to start: ${error instanceof Error ? error.message : String(error)}`
 }
 
@@ -84,11 +94,17 @@ export async function runService<Config extends BaseConfig>(
   }
 
   let app: FastifyInstance
+  let address: ListenAddress = { host: config.HOST, port: config.PORT, setting: 'PORT' }
   try {
     app = await buildService(definition, config)
-    await app.listen({ host: config.HOST, port: config.PORT })
+    await app.listen({ host: address.host, port: address.port })
+    if (app.metricsServer && definition.metricsServer) {
+      address = { ...definition.metricsServer(config), setting: 'METRICS_PORT' }
+      const url = await app.metricsServer.listen({ host: address.host, port: address.port })
+      app.log.info(`metrics on a port of their own: ${url}/metrics`)
+    }
   } catch (error) {
-    process.stderr.write(`${describeStartupError(definition.name, config, error)}\n`)
+    process.stderr.write(`${describeStartupError(definition.name, address, error)}\n`)
     process.exit(1)
   }
 
