@@ -96,3 +96,21 @@ t.test('a port already in use: one line naming the port, exit 1, no stack trace'
   t.equal(code, 1)
   t.equal(stderr, `movies: port ${port} is already in use; stop what holds it or set PORT\n`)
 })
+
+t.test('the gateway’s metrics port already in use: one line naming it and METRICS_PORT, exit 1', async (t) => {
+  const [port, metricsPort] = [await freePort(), await freePort()]
+  const blocker = createServer().listen(metricsPort, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => blocker.close())
+  const child = spawn(process.execPath, [join(ROOT, 'gateway/dist/server.js')], {
+    env: { ...process.env, PORT: String(port), METRICS_PORT: String(metricsPort) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 1)
+  t.equal(stderr, `gateway: port ${metricsPort} is already in use; stop what holds it or set METRICS_PORT\n`)
+})
