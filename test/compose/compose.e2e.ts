@@ -6,7 +6,8 @@
 // --wait`, checks the containers' hardening, the databases' isolation, every read call of API.md
 // on each service's port, through the gateway and through the UI's /api/, the UI's pages, the
 // gateway's metrics on their own port only, a stopped movies service and its return, writes that
-// survive `docker compose kill`, and a graceful `docker compose stop`. `docker compose down -v` runs at the end, also after a failure.
+// survive `docker compose kill`, and a graceful `docker compose stop`. `docker compose down -v`
+// runs at the end, also after a failure.
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
