@@ -20,7 +20,6 @@ export { loggerOptions, REQUEST_ID_HEADER, requestIdFrom } from './logging.js'
 export {
   createMetrics,
   type Metrics,
-  type MetricsServerConfig,
   MetricsServerSettings,
   observer,
   type PeerOutcome,

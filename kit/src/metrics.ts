@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 import { errorHandling, errorServerOptions } from './errors.js'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -64,7 +64,6 @@ export const MetricsServerSettings = {
     description: 'port serving only GET /metrics',
   }),
 }
-export type MetricsServerConfig = Static<ReturnType<typeof Type.Object<typeof MetricsServerSettings>>>
 
 declare module 'fastify' {
   interface FastifyInstance {
