@@ -61,7 +61,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, Peer
       schema: {
         operationId: 'getStatus',
         tags: ['operations'],
-        summary: 'Whether each service is up, and how fast it answers',
+        summary: 'Whether each service is up, and how fast it answers (checked at most once per second)',
         response: { 200: Status },
       },
     },
