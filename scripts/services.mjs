@@ -13,6 +13,7 @@ export const PID_DIR = join(ROOT, '.data', 'run')
  * @property {string} source  TypeScript entry point, run by `npm run dev`
  * @property {string[]} nodeOptions  options for node itself, before the entry point
  * @property {number} port
+ * @property {number} [metricsPort]  where its GET /metrics listens when not on `port` (the gateway's)
  * @property {string} url
  * @property {string} readyUrl
  * @property {number} colour  ANSI colour of its log prefix
@@ -20,6 +21,10 @@ export const PID_DIR = join(ROOT, '.data', 'run')
  */
 
 const BASE_PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080, ui: 5004 }
+// The gateway's /metrics has an operations port of its own, on loopback (its METRICS_HOST default);
+// the UI's /api/ reaches only the gateway's public port.
+/** @type {Partial<Record<keyof BASE_PORTS, number>>} */
+const BASE_METRICS_PORTS = { gateway: 9464 }
 const COLOURS = { users: 36, movies: 33, showtimes: 35, bookings: 32, gateway: 34, ui: 91 }
 /** @type {Record<keyof BASE_PORTS, (keyof BASE_PORTS)[]>} */
 const PEERS = {
@@ -52,12 +57,16 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     // The web app Vite builds; said here because the ui server's default is relative to its
     // compiled file, and `npm run dev` runs it from its source.
     if (name === 'ui') env.UI_STATIC_DIR = join(ROOT, 'ui', 'dist', 'public')
+    const baseMetricsPort = BASE_METRICS_PORTS[name]
+    const metricsPort = baseMetricsPort === undefined ? undefined : baseMetricsPort + portOffset
+    if (metricsPort !== undefined) env.METRICS_PORT = String(metricsPort)
     return {
       name,
       entry: `${name}/dist/server.js`,
       source: name === 'ui' ? 'ui/server/server.ts' : `${name}/src/server.ts`,
       nodeOptions: NODE_OPTIONS,
       port: BASE_PORTS[name] + portOffset,
+      metricsPort,
       url: urlOf(name),
       readyUrl: `${urlOf(name)}/readyz`,
       colour: COLOURS[name],

@@ -140,7 +140,14 @@ async function announceWhenReady() {
   if (stopping || pending.size > 0) return
   allReady = true
   const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  const links = selected.map((service) => `${service.name} ${service.url}`).join(' · ')
+  const links = selected
+    .map((service) => `${service.name} ${service.url}`)
+    .concat(
+      selected
+        .filter((service) => service.metricsPort !== undefined)
+        .map((service) => `${service.name} metrics http://127.0.0.1:${service.metricsPort}/metrics`),
+    )
+    .join(' · ')
   process.stdout.write(`\nCinema is up in ${seconds} s: ${links}\nCtrl-C stops everything.\n\n`)
 }
 announceWhenReady()

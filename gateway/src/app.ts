@@ -14,6 +14,7 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: trustedProxies(items(config.TRUST_PROXY)),
   }),
+  metricsServer: (config) => ({ host: config.METRICS_HOST, port: config.METRICS_PORT }),
   app: async (fastify, { config }) => {
     const upstreams = upstreamsOf(config)
     await fastify.register(hardening, { config })

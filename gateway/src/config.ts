@@ -1,4 +1,4 @@
-import { loadConfig, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { loadConfig, MetricsServerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
@@ -8,6 +8,8 @@ export const GatewayConfig = serviceConfigSchema(8080, {
   MOVIES_URL: peerUrl('movies', 5001),
   SHOWTIMES_URL: peerUrl('showtimes', 5002),
   BOOKINGS_URL: peerUrl('bookings', 5003),
+  // The gateway is the edge: /metrics is served on an operations port of its own, not to the world.
+  ...MetricsServerSettings,
   UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({
     minimum: 1,
     default: 1_000,

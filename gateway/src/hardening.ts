@@ -43,12 +43,12 @@ export const hardening = fp(
       await fastify.register(cors, { origin: origins, methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] })
     }
 
-    // Probes and metrics are never limited (an orchestrator must always be able to ask): the
-    // plugin adds no hook at all to routes whose config says rateLimit: false.
-    fastify.addHook('onRoute', (route) => {
-      if (route.config?.observe === false) route.config = { ...route.config, rateLimit: false }
-    })
+    // Every request counts but the allow-list's: probes, /status, /docs and unknown paths too
+    // (a 404 is what URL guessing gets). The plugin's own per-route hooks would miss routes
+    // registered before it (the kit's probes and /openapi.json) and the 404 handler, so its limiter
+    // runs as one hook of the whole app instead.
     await fastify.register(rateLimit, {
+      global: false,
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
       allowList: items(config.RATE_LIMIT_ALLOW),
@@ -58,6 +58,7 @@ export const hardening = fp(
         statusCode: 429,
       }),
     })
+    fastify.addHook('onRequest', fastify.rateLimit())
   },
   { name: 'gateway-hardening' },
 )

@@ -1,8 +1,19 @@
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
+import { buildService } from '@cinema/kit'
 import t, { type Test } from 'tap'
 import { moviesService } from '../../movies/src/app.js'
 import { loadMoviesConfig } from '../../movies/src/config.js'
-import { buildTestService, deadUrl, json, listen, stub } from '../../test/helpers/servers.js'
+import {
+  buildTestService,
+  deadUrl,
+  json,
+  listen,
+  parseRawResponse,
+  rawConnection,
+  stub,
+} from '../../test/helpers/servers.js'
+import { usersService } from '../../users/src/app.js'
+import { loadUsersConfig } from '../../users/src/config.js'
 import { gatewayService } from '../src/app.js'
 import { loadGatewayConfig } from '../src/config.js'
 
@@ -142,9 +153,29 @@ t.test('an unreachable service is a 503 JSON naming it; a slow one a 504; unknow
     t.same(missing.json(), { statusCode: 404, error: 'Not Found', message: `no route for GET ${path}` })
   }
 
-  const metrics = (await app.inject('/metrics')).body
+  const metrics = (await app.metricsServer?.inject('/metrics'))?.body
   t.match(metrics, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="unavailable"\} 1/)
   t.match(metrics, /peer_request_duration_seconds_count\{peer="users",method="GET",outcome="timeout"\} 1/)
+})
+
+t.test('a service’s 503 passes through at once, never retried', async (t) => {
+  const busy = await stub((_req, res) =>
+    json(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'busy' }),
+  )
+  t.teardown(() => busy.close())
+  const app = await gateway(t, { USERS_URL: busy.url })
+  const url = await listen(app)
+  for (const method of ['GET', 'HEAD', 'DELETE']) {
+    const before = busy.requests.length
+    const started = performance.now()
+    const response = await fetch(`${url}/users/dwight_schrute/bookings`, { method })
+    await response.arrayBuffer()
+    const elapsed = performance.now() - started
+    t.equal(response.status, 503, method)
+    t.equal(busy.requests.length - before, 1, `${method}: one request reached the service`)
+    t.ok(elapsed < 50, `${method}: answered in ${elapsed.toFixed(1)} ms`)
+  }
+  t.same((await app.inject('/users/x')).json(), { statusCode: 503, error: 'Service Unavailable', message: 'busy' })
 })
 
 t.test('GET / lists the services; GET /status says which are up and how fast', async (t) => {
@@ -203,4 +234,146 @@ t.test('JSON it could not re-send (nested 100,000 deep) is a 400 saying why; the
     })
   }
   t.equal(users.requests.length, 0)
+})
+
+t.test('Expect: 100-continue is answered by the gateway, and the request forwarded without it', async (t) => {
+  const users = await buildTestService(usersService, loadUsersConfig)
+  const usersUrl = await listen(users)
+  t.teardown(() => users.close())
+  const bookings = await echo()
+  t.teardown(() => bookings.close())
+  const app = await gateway(t, { USERS_URL: usersUrl, BOOKINGS_URL: bookings.url })
+  const gatewayUrl = await listen(app)
+
+  /** As curl does: the head with the expectation, the body only after `100 Continue`. */
+  async function expectContinue(base: string, method: string, path: string, body: string) {
+    const connection = await rawConnection(base)
+    connection.send(
+      `${method} ${path} HTTP/1.1\r\nHost: cinema.test\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+    )
+    const interim = await connection.until(/\r\n\r\n/)
+    connection.send(body)
+    return { interim, final: parseRawResponse(await connection.closed) }
+  }
+
+  for (const [base, route] of [
+    [usersUrl, 'straight'],
+    [gatewayUrl, 'through the gateway'],
+  ] as const) {
+    const id = route === 'straight' ? 'expect_straight' : 'expect_gateway'
+    const created = await expectContinue(base, 'POST', '/users', JSON.stringify({ id, name: 'Erin Expect' }))
+    t.equal(created.interim, 'HTTP/1.1 100 Continue\r\n\r\n', `${route}: 100 Continue first`)
+    t.equal(created.final.status, 201, `${route}: POST /users 201`)
+    t.match(created.final.body, { id, name: 'Erin Expect' })
+    const renamed = await expectContinue(base, 'PATCH', `/users/${id}`, JSON.stringify({ name: 'Erin' }))
+    t.equal(renamed.final.status, 200, `${route}: PATCH 200`)
+    t.match(renamed.final.body, { id, name: 'Erin' })
+  }
+
+  const put = await expectContinue(gatewayUrl, 'PUT', '/bookings/jim_halpert/20151130/x', '{"note":"kept"}')
+  t.equal(put.final.status, 200, 'PUT through the gateway')
+  t.match(put.final.body, { method: 'PUT', body: '{"note":"kept"}' })
+  t.notOk(bookings.requests.at(-1)?.headers.expect, 'the service is not asked to continue')
+})
+
+t.test('the gateway’s own failure is never blamed on a service: 500, logged as its own', async (t) => {
+  const users = await stub((_req, res) => json(res, 200, {}))
+  t.teardown(() => users.close())
+  const logs: Record<string, unknown>[] = []
+  const app = await buildService(gatewayService, loadGatewayConfig({ USERS_URL: users.url, LOG_LEVEL: 'warn' }), {
+    logStream: { write: (line: string) => logs.push(JSON.parse(line)) },
+  })
+  t.teardown(() => app.close())
+
+  // Node's parser would refuse this header; inject lets it reach the gateway's client, which
+  // refuses to send it: the request never leaves the gateway.
+  const answer = await app.inject({ url: '/users', headers: { 'x-note': 'a\u0007b' } })
+  t.equal(answer.statusCode, 500)
+  t.same(answer.json(), {
+    statusCode: 500,
+    error: 'Internal Server Error',
+    message: 'Something went wrong on our side; it has been logged.',
+  })
+  t.equal(users.requests.length, 0, 'nothing reached users')
+  t.notOk(
+    logs.some((line) => /users service/.test(String(line.msg))),
+    'no log line blames users',
+  )
+  t.ok(
+    logs.some((line) => line.level === 50 && line.msg === 'request failed'),
+    'logged at error as the gateway’s own failure',
+  )
+  t.notMatch(
+    (await app.metricsServer?.inject('/metrics'))?.body,
+    /peer_request_duration_seconds_count\{peer="users"/,
+    'not counted as a call to users',
+  )
+})
+
+t.test('/metrics is served on a port of its own, not on the public one; closed with the gateway', async (t) => {
+  const movies = await echo()
+  t.teardown(() => movies.close())
+  const app = await buildTestService(gatewayService, loadGatewayConfig, { MOVIES_URL: movies.url })
+  const url = await listen(app)
+  const metricsServer = app.metricsServer
+  if (!metricsServer) throw new Error('the gateway has no metrics server')
+  const metricsUrl = await metricsServer.listen({ host: '127.0.0.1', port: 0 })
+
+  t.equal((await fetch(`${url}/movies`)).status, 200)
+  const publicMetrics = await fetch(`${url}/metrics`)
+  t.equal(publicMetrics.status, 404, 'not on the public port')
+  t.same(await publicMetrics.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /metrics' })
+  const document = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> }
+  t.notOk(document.paths['/metrics'], 'nor in its API document')
+  t.equal((await fetch(`${url}/livez`)).status, 200, 'probes stay on the public port')
+
+  const scraped = await fetch(`${metricsUrl}/metrics`)
+  t.equal(scraped.status, 200)
+  t.match(scraped.headers.get('content-type'), /^text\/plain/)
+  const text = await scraped.text()
+  t.match(text, /http_request_duration_seconds_count\{method="GET",route="\/movies",status_code="200"\} 1/)
+  t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="success"\} 1/)
+  t.match(text, /process_resident_memory_bytes/)
+  const other = await fetch(`${metricsUrl}/movies`)
+  t.equal(other.status, 404, 'the metrics port serves nothing else')
+  t.same(await other.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /movies' })
+
+  await app.close()
+  await t.rejects(fetch(`${metricsUrl}/metrics`), 'closed with the gateway')
+})
+
+t.test('GET /status asks the services at most once per second, however many ask it', async (t) => {
+  const counted = () => stub((_req, res) => json(res, 200, { status: 'ready', checks: {} }))
+  const upstreams = {
+    users: await counted(),
+    movies: await counted(),
+    showtimes: await counted(),
+    bookings: await counted(),
+  }
+  t.teardown(() => Promise.all(Object.values(upstreams).map((upstream) => upstream.close())))
+  const app = await gateway(t, {
+    USERS_URL: upstreams.users.url,
+    MOVIES_URL: upstreams.movies.url,
+    SHOWTIMES_URL: upstreams.showtimes.url,
+    BOOKINGS_URL: upstreams.bookings.url,
+  })
+  const readyzCalls = () => Object.values(upstreams).map((upstream) => upstream.requests.length)
+
+  const first = await Promise.all(Array.from({ length: 50 }, () => app.inject('/status')))
+  t.ok(first.every((answer) => answer.statusCode === 200))
+  t.same(readyzCalls(), [1, 1, 1, 1], '50 hits at once: one set of calls')
+  const checkedAt = first[0]?.json().checkedAt
+  t.ok(
+    first.every((answer) => answer.json().checkedAt === checkedAt),
+    'one answer shared',
+  )
+  for (let i = 0; i < 20; i++) await app.inject('/status')
+  t.same(readyzCalls(), [1, 1, 1, 1], 'hits within the second: none more')
+
+  await new Promise((resolve) => setTimeout(resolve, 1_050))
+  const later = await app.inject('/status')
+  t.same(readyzCalls(), [2, 2, 2, 2], 'a second later: one new set')
+  t.not(later.json().checkedAt, checkedAt)
+  t.match(later.json().services, [{ name: 'users', status: 'up' }])
 })

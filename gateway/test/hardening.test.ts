@@ -13,7 +13,7 @@ async function gateway(t: Test, env: Record<string, string>) {
 }
 
 t.test(
-  'rate limit per client: 429 with Retry-After past the limit; loopback and probes exempt by default',
+  'rate limit per client: 429 with Retry-After past the limit; only the allow-list (loopback by default) exempt',
   async (t) => {
     const upstream = await stub((_req, res) => json(res, 200, {}))
     t.teardown(() => upstream.close())
@@ -27,20 +27,25 @@ t.test(
     t.same(refused.json(), { statusCode: 429, error: 'Too Many Requests', message: 'too many requests; retry in 60 s' })
     t.equal((await from('198.51.100.8')).statusCode, 200, 'another client has its own budget')
     t.equal(upstream.requests.length, 4, 'the refused request never reached the service')
-    for (const probe of ['/livez', '/readyz', '/metrics']) {
-      t.equal(
-        (await limited.inject({ url: probe, remoteAddress: '198.51.100.7' })).statusCode,
-        200,
-        `${probe} not limited`,
-      )
+    for (const path of ['/status', '/livez', '/readyz', '/openapi.json', '/docs', '/nowhere', '/metrics']) {
+      const answer = await limited.inject({ url: path, remoteAddress: '198.51.100.7' })
+      t.equal(answer.statusCode, 429, `${path} limited too`)
+      t.equal(answer.json().error, 'Too Many Requests')
     }
+    // Unknown paths count: a client guessing URLs spends its allowance on them.
+    for (let i = 0; i < 3; i++) {
+      t.equal((await limited.inject({ url: '/guess', remoteAddress: '198.51.100.9' })).statusCode, 404)
+    }
+    t.equal((await limited.inject({ url: '/movies', remoteAddress: '198.51.100.9' })).statusCode, 429)
 
     const local = await gateway(t, { MOVIES_URL: upstream.url, RATE_LIMIT_MAX: '3' })
     const statuses = await Promise.all(
-      Array.from({ length: 10 }, () => local.inject({ url: '/movies', remoteAddress: '127.0.0.1' })),
+      ['/movies', '/status', '/livez', '/nowhere'].flatMap((url) =>
+        Array.from({ length: 5 }, () => local.inject({ url, remoteAddress: '127.0.0.1' })),
+      ),
     )
     t.ok(
-      statuses.every((response) => response.statusCode === 200),
+      statuses.every((response) => response.statusCode !== 429),
       'loopback is on the default allow-list (local load tests)',
     )
   },

@@ -1,5 +1,13 @@
-import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify'
+import { type Server, STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import type {
+  FastifyError,
+  FastifyHttpOptions,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 
@@ -61,23 +69,114 @@ function publicMessage(error: FastifyError | HttpError, statusCode: number): str
   return statusCode < 500 ? error.message : 'Something went wrong on our side; it has been logged.'
 }
 
-/** JSON errors for everything: thrown errors, validation failures, unknown routes. */
+/** Answers any error as `{statusCode, error, message}`: never Fastify's `code`, never a 5xx's internals. */
+function sendError(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply) {
+  const candidate = error.statusCode ?? 500
+  const statusCode = candidate >= 400 && candidate <= 599 ? candidate : 500
+  if (statusCode < 500) request.log.debug({ err: error }, 'request rejected')
+  // Outages of a peer or the database are expected events with a clear cause, not bugs.
+  else if (error instanceof HttpError && error.expose)
+    request.log.warn({ cause: String(error.cause ?? '') }, error.message)
+  else request.log.error({ err: error }, 'request failed')
+  return reply.code(statusCode).send(errorBody(statusCode, publicMessage(error, statusCode)))
+}
+
+/** Errors Fastify meets before routing: a URL it cannot decode (400), a path part over maxParamLength (414). */
+function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    const limit = request.server.initialConfig.maxParamLength
+    return sendError(
+      new HttpError(414, `the URL is too long: a part of its path has over ${limit} characters`),
+      request,
+      reply,
+    )
+  }
+  return sendError(error, request, reply)
+}
+
+// What Node's HTTP parser refuses, by its error code, as Node itself would answer (status) but in
+// words and in JSON. Anything else it refuses is a 400.
+const CLIENT_ERRORS = new Map([
+  ['HPE_HEADER_OVERFLOW', { statusCode: 431, message: 'the request line and headers are too large' }],
+  ['HPE_CHUNK_EXTENSIONS_OVERFLOW', { statusCode: 413, message: 'the chunk extensions of the body are too large' }],
+  ['ERR_HTTP_REQUEST_TIMEOUT', { statusCode: 408, message: 'the request did not arrive in time' }],
+])
+
+/**
+ * A request Node's HTTP parser refused never reaches Fastify: the answer is written on the socket,
+ * which is then closed (the rest of what arrives cannot be trusted to be a request).
+ */
+function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string; reason?: string }, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  this.log.debug({ err: error }, 'malformed request refused')
+  const known = CLIENT_ERRORS.get(error.code ?? '')
+  const { statusCode, message } = known ?? {
+    statusCode: 400,
+    message: `the request is not valid HTTP${error.reason ? ` (${error.reason})` : ''}`,
+  }
+  // As Node does: no answer in the middle of one already being written on this connection.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = JSON.stringify(errorBody(statusCode, message))
+    socket.write(
+      `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nConnection: close\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
+}
+
+/**
+ * Server options that put the errors Fastify and Node answer themselves (before any route or
+ * hook) into the same JSON shape. Node's own check of the Host header answers an empty 400, so
+ * it is off: `errorHandling` checks Host instead.
+ */
+export const errorServerOptions = {
+  frameworkErrors,
+  clientErrorHandler,
+  http: { requireHostHeader: false },
+} satisfies Partial<FastifyHttpOptions<Server>>
+
+/** How many Host headers the request came with; Node keeps only the first in `headers`. */
+function hostHeaderCount(rawHeaders: string[]): number {
+  let count = 0
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index] as string
+    if (name.length === 4 && name.toLowerCase() === 'host') count++
+  }
+  return count
+}
+
+/**
+ * JSON errors for everything: thrown errors, validation failures, unknown routes, a Host header
+ * missing or sent twice (RFC 9112 §3.2: 400), an expectation other than `100-continue` (417).
+ */
 export const errorHandling = fp(
   async (fastify: FastifyInstance) => {
-    fastify.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-      const candidate = error.statusCode ?? 500
-      const statusCode = candidate >= 400 && candidate <= 599 ? candidate : 500
-      if (statusCode < 500) request.log.debug({ err: error }, 'request rejected')
-      // Outages of a peer or the database are expected events with a clear cause, not bugs.
-      else if (error instanceof HttpError && error.expose)
-        request.log.warn({ cause: String(error.cause ?? '') }, error.message)
-      else request.log.error({ err: error }, 'request failed')
-      return reply.code(statusCode).send(errorBody(statusCode, publicMessage(error, statusCode)))
-    })
+    fastify.setErrorHandler(sendError)
 
     fastify.setNotFoundHandler((request, reply) =>
       reply.code(404).send(errorBody(404, `no route for ${request.method} ${request.url.split('?')[0]}`)),
     )
+
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      const hosts = hostHeaderCount(request.raw.rawHeaders)
+      if (hosts === 1 || (hosts === 0 && request.raw.httpVersion === '1.0')) return done()
+      done(new HttpError(400, hosts === 0 ? 'the Host header is missing' : 'the request has more than one Host header'))
+    })
+
+    // Node answers `Expect: 100-continue` itself and, without this listener, any other
+    // expectation with an empty 417.
+    fastify.server.on('checkExpectation', (request, response) => {
+      const body = JSON.stringify(
+        errorBody(417, `the expectation "${request.headers.expect}" cannot be met; only 100-continue is supported`),
+      )
+      response.writeHead(417, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      })
+      response.end(body)
+    })
   },
   { name: 'cinema-errors' },
 )

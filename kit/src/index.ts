@@ -9,7 +9,13 @@ export { seedMigration } from './db/seed.js'
 export { ErrorResponse, errorBody, HttpError } from './errors.js'
 export { indexRoute } from './index-route.js'
 export { loggerOptions, REQUEST_ID_HEADER, requestIdFrom } from './logging.js'
-export { createMetrics, type Metrics, observer, type PeerOutcome } from './metrics.js'
+export {
+  createMetrics,
+  type Metrics,
+  MetricsServerSettings,
+  observer,
+  type PeerOutcome,
+} from './metrics.js'
 export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from './peer.js'
 export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peers.js'
 export { emptyRecord, ownValue, recordFromEntries } from './records.js'

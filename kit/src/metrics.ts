@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
+import { errorHandling, errorServerOptions } from './errors.js'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -58,17 +59,69 @@ export function observer<Label extends string>(histogram: Histogram<Label>) {
   }
 }
 
+/**
+ * Settings of a metrics port of its own, for a service that is an edge (the gateway): its app
+ * port is reachable by anyone, and metrics tell an attacker its Node version, memory and load.
+ * 9464 is the port OpenTelemetry's Prometheus exporter uses.
+ */
+export const MetricsServerSettings = {
+  METRICS_HOST: Type.String({ default: '127.0.0.1', description: 'interface the metrics port listens on' }),
+  METRICS_PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 9464,
+    description: 'port serving only GET /metrics',
+  }),
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics
+    /** The server of `GET /metrics` when it has a port of its own (listened on by runService); else null. */
+    metricsServer: FastifyInstance | null
   }
 }
 
-/** RED metrics for every route but probes and /metrics itself, served at `GET /metrics`. */
+const metricsRoute = {
+  config: { observe: false },
+  schema: {
+    operationId: 'getMetrics',
+    tags: ['operations'],
+    summary: 'Prometheus metrics',
+    response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
+  },
+} as const
+
+/**
+ * A server that answers only `GET /metrics` (and JSON errors), closed with the app. Scrapes take
+ * well under a second; the timeouts only end connections left open.
+ */
+async function buildMetricsServer(app: FastifyInstance, registry: Registry): Promise<FastifyInstance> {
+  const server = Fastify({
+    logger: false,
+    requestTimeout: 10_000,
+    connectionTimeout: 10_000,
+    keepAliveTimeout: 5_000,
+    ...errorServerOptions,
+  })
+  await server.register(errorHandling)
+  server.get('/metrics', metricsRoute, async (_request, reply) => {
+    reply.type(registry.contentType)
+    return registry.metrics()
+  })
+  app.addHook('onClose', async () => server.close())
+  return server
+}
+
+/**
+ * RED metrics for every route but probes and /metrics itself, served at `GET /metrics`: on the
+ * app's port, or with `ownServer` on a server of its own (`fastify.metricsServer`).
+ */
 export const metrics = fp(
-  async (fastify: FastifyInstance) => {
+  async (fastify: FastifyInstance, { ownServer = false }: { ownServer?: boolean }) => {
     const instruments = createMetrics()
     fastify.decorate('metrics', instruments)
+    fastify.decorate('metricsServer', ownServer ? await buildMetricsServer(fastify, instruments.registry) : null)
 
     const observeRequest = observer(instruments.httpRequestDuration)
     fastify.addHook('onResponse', (request, reply, done) => {
@@ -81,22 +134,11 @@ export const metrics = fp(
       done()
     })
 
-    fastify.get(
-      '/metrics',
-      {
-        config: { observe: false },
-        schema: {
-          operationId: 'getMetrics',
-          tags: ['operations'],
-          summary: 'Prometheus metrics',
-          response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
-        },
-      },
-      async (_request, reply) => {
-        reply.type(instruments.registry.contentType)
-        return instruments.registry.metrics()
-      },
-    )
+    if (ownServer) return
+    fastify.get('/metrics', metricsRoute, async (_request, reply) => {
+      reply.type(instruments.registry.contentType)
+      return instruments.registry.metrics()
+    })
   },
   { name: 'cinema-metrics' },
 )

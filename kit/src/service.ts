@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
 import type { BaseConfig } from './config.js'
 import { ConfigError } from './config.js'
-import { describeValidationErrors, errorHandling } from './errors.js'
+import { describeValidationErrors, errorHandling, errorServerOptions } from './errors.js'
 import { health } from './health.js'
 import { jsonBody } from './json-body.js'
 import { loadShedding } from './load-shedding.js'
@@ -22,6 +22,8 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   app: FastifyPluginAsyncTypebox<{ config: Config }>
   /** Extra Fastify server options from the config, e.g. a body limit. */
   serverOptions?: (config: Config) => Partial<FastifyServerOptions>
+  /** Where `GET /metrics` listens when it has a port of its own rather than the app's (the gateway's). */
+  metricsServer?: (config: Config) => { host: string; port: number }
 }
 
 // Node looks for connections past their header or request deadline this often (its default, 30 s,
@@ -50,6 +52,7 @@ function connectionLimits(config: BaseConfig) {
     connectionTimeout: config.CONNECTION_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     http: {
+      ...errorServerOptions.http,
       // Node refuses a header deadline later than the request deadline.
       headersTimeout: Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS),
       requestTimeout: config.REQUEST_TIMEOUT_MS,
@@ -78,6 +81,7 @@ export async function buildService<Config extends BaseConfig>(
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: describeValidationErrors,
     pluginTimeout: pluginTimeoutOf(config),
+    ...errorServerOptions,
     ...connectionLimits(config),
     ...definition.serverOptions?.(config),
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -89,7 +93,7 @@ export async function buildService<Config extends BaseConfig>(
   await fastify.register(errorHandling)
   await fastify.register(jsonBody)
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
-  await fastify.register(metrics)
+  await fastify.register(metrics, { ownServer: Boolean(definition.metricsServer) })
   await fastify.register(health)
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.
   await fastify.register(fp(definition.app), { config })
@@ -98,11 +102,19 @@ export async function buildService<Config extends BaseConfig>(
   return fastify
 }
 
-function describeStartupError(name: string, config: BaseConfig, error: unknown): string {
+interface ListenAddress {
+  host: string
+  port: number
+  /** The setting that chose the port, named when it is taken. */
+  setting: string
+}
+
+function describeStartupError(name: string, address: ListenAddress, error: unknown): string {
+  const { host, port, setting } = address
   const code = (error as NodeJS.ErrnoException).code
-  if (code === 'EADDRINUSE') return `${name}: port ${config.PORT} is already in use; stop what holds it or set PORT`
-  if (code === 'EACCES') return `${name}: not allowed to listen on ${config.HOST}:${config.PORT}`
-  if (code === 'EADDRNOTAVAIL') return `${name}: cannot listen on ${config.HOST}, no such address here`
+  if (code === 'EADDRINUSE') return `${name}: port ${port} is already in use; stop what holds it or set ${setting}`
+  if (code === 'EACCES') return `${name}: not allowed to listen on ${host}:${port}`
+  if (code === 'EADDRNOTAVAIL') return `${name}: cannot listen on ${host}, no such address here`
   return `${name}: failed to start: ${error instanceof Error ? error.message : String(error)}`
 }
 
@@ -125,11 +137,17 @@ export async function runService<Config extends BaseConfig>(
   }
 
   let app: FastifyInstance
+  let address: ListenAddress = { host: config.HOST, port: config.PORT, setting: 'PORT' }
   try {
     app = await buildService(definition, config)
-    await app.listen({ host: config.HOST, port: config.PORT })
+    await app.listen({ host: address.host, port: address.port })
+    if (app.metricsServer && definition.metricsServer) {
+      address = { ...definition.metricsServer(config), setting: 'METRICS_PORT' }
+      const url = await app.metricsServer.listen({ host: address.host, port: address.port })
+      app.log.info(`metrics on a port of their own: ${url}/metrics`)
+    }
   } catch (error) {
-    process.stderr.write(`${describeStartupError(definition.name, config, error)}\n`)
+    process.stderr.write(`${describeStartupError(definition.name, address, error)}\n`)
     process.exit(1)
   }
 

@@ -282,3 +282,26 @@ t.test('the plugin timeout follows DATABASE_STARTUP_TIMEOUT_MS and always exceed
   t.teardown(() => app.close())
   t.equal(app.initialConfig.pluginTimeout, pluginTimeoutOf({ ...base, DATABASE_STARTUP_TIMEOUT_MS: 45_000 }))
 })
+
+t.test('metrics on a port of their own: only /metrics there, none on the app port', async (t) => {
+  const app = await buildService(
+    { ...definition, metricsServer: () => ({ host: '127.0.0.1', port: 0 }) },
+    loadConfig(Config, { LOG_LEVEL: 'silent' }),
+  )
+  t.teardown(() => app.close())
+  await app.inject('/teapot')
+  t.equal((await app.inject('/metrics')).statusCode, 404, 'not on the app port')
+  const metricsServer = app.metricsServer
+  if (!metricsServer) throw new Error('no metrics server')
+  const scraped = await metricsServer.inject('/metrics')
+  t.equal(scraped.statusCode, 200)
+  t.match(scraped.body, /http_request_duration_seconds_count\{method="GET",route="\/teapot",status_code="418"\} 1/)
+  t.same((await metricsServer.inject('/teapot')).json(), {
+    statusCode: 404,
+    error: 'Not Found',
+    message: 'no route for GET /teapot',
+  })
+  const plain = await build()
+  t.teardown(() => plain.app.close())
+  t.equal(plain.app.metricsServer, null, 'by default /metrics is on the app port')
+})

@@ -4,9 +4,10 @@
 //
 // Under its own project name: builds and starts everything with `docker compose up -d --build
 // --wait`, checks the containers' hardening, the databases' isolation, every read call of API.md
-// on each service's port, through the gateway and through the UI's /api/, the UI's pages, a
-// stopped movies service and its return, writes that survive `docker compose kill`, and a
-// graceful `docker compose stop`. `docker compose down -v` runs at the end, also after a failure.
+// on each service's port, through the gateway and through the UI's /api/, the UI's pages, the
+// gateway's metrics on their own port only, a stopped movies service and its return, writes that
+// survive `docker compose kill`, and a graceful `docker compose stop`. `docker compose down -v`
+// runs at the end, also after a failure.
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
@@ -17,6 +18,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const PROJECT = process.env.CINEMA_COMPOSE_PROJECT ?? 'cinema-compose-test'
 const PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080, ui: 5004 } as const
 type Published = keyof typeof PORTS
+// The gateway's operations port: /metrics only, published on 127.0.0.1 (METRICS_BIND_ADDRESS).
+const GATEWAY_METRICS = 'http://127.0.0.1:9464'
 const SERVICES = ['postgres', 'users', 'movies', 'showtimes', 'bookings', 'gateway', 'ui'] as const
 const NODE_SERVICES = ['users', 'movies', 'showtimes', 'bookings', 'gateway'] as const
 const url = (name: Published) => `http://127.0.0.1:${PORTS[name]}`
@@ -166,7 +169,11 @@ await t.test('docker compose up --build --wait: every container builds, starts a
   let taken: string[] = []
   for (;;) {
     const free = await Promise.all(
-      Object.entries(PORTS).map(async ([name, port]) => [name, port, await portIsFree(port)]),
+      Object.entries({ ...PORTS, 'gateway metrics': 9464 }).map(async ([name, port]) => [
+        name,
+        port,
+        await portIsFree(port),
+      ]),
     )
     taken = free.filter(([, , isFree]) => !isFree).map(([name, port]) => `${port} (${name})`)
     if (taken.length === 0 || Date.now() > waitUntil) break
@@ -179,7 +186,7 @@ await t.test('docker compose up --build --wait: every container builds, starts a
         `them (\`npm run stop\`, or \`docker compose down\` for a Compose run).${holders ? `\nrunning containers:\n${holders}` : ''}`,
     )
   }
-  t.pass('ports 5000–5004 and 8080 are free')
+  t.pass('ports 5000–5004, 8080 and 9464 are free')
 
   const started = Date.now()
   await composeOk(['up', '--detach', '--build', '--wait'], 20 * 60_000)
@@ -342,6 +349,24 @@ t.test('the UI on 5004: its pages, its files, its /api/ proxy', { skip }, async 
   )
   const query = await request(`${url('ui')}/api/users/chris_rivers/suggested?limit=1`)
   t.equal((json(query) as unknown[]).length, 1, '/api/ keeps the query string')
+})
+
+t.test('the gateway’s metrics: on their own port, not on 8080, not through the UI', { skip }, async (t) => {
+  await request(`${url('gateway')}/movies`)
+  const scraped = await request(`${GATEWAY_METRICS}/metrics`)
+  t.equal(scraped.status, 200, `${GATEWAY_METRICS}/metrics`)
+  t.match(scraped.headers.get('content-type'), /^text\/plain/)
+  t.match(scraped.text, /http_request_duration_seconds_count\{method="GET",route="\/movies"/)
+  t.match(scraped.text, /peer_request_duration_seconds_count\{peer="movies"/)
+  t.equal((await request(`${url('gateway')}/metrics`)).status, 404, 'not on the gateway’s public port')
+  t.equal((await request(`${url('ui')}/api/metrics`)).status, 404, 'not through the UI’s /api/')
+  t.equal((await request(`${url('users')}/metrics`)).status, 200, 'the services keep theirs on their own port')
+  const [gateway] = JSON.parse(docker(['inspect', `${PROJECT}-gateway-1`]))
+  t.same(
+    gateway.NetworkSettings.Ports['9464/tcp'].map((binding: { HostIp: string }) => binding.HostIp),
+    ['127.0.0.1'],
+    'published on 127.0.0.1 only',
+  )
 })
 
 t.test(

@@ -1,7 +1,7 @@
 // Real servers on ephemeral ports for tests: built services, stubs of peers, and dead addresses.
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { type BaseConfig, buildService, type ServiceDefinition } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 
@@ -63,4 +63,77 @@ export async function deadUrl(): Promise<string> {
   const down = await stub(() => {})
   await down.close()
   return down.url
+}
+
+/**
+ * A raw TCP connection to `url`, for what fetch and node:http will not send (two Host headers,
+ * malformed requests, `Expect: 100-continue` step by step). `received` is everything read so far.
+ */
+export async function rawConnection(url: string) {
+  const { hostname, port } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  await once(socket, 'connect')
+  let received = ''
+  const waiting = new Set<() => void>()
+  socket.setEncoding('latin1')
+  socket.on('data', (chunk: string) => {
+    received += chunk
+    for (const check of waiting) check()
+  })
+  const closed = new Promise<string>((resolve) => {
+    socket.on('close', () => resolve(received))
+    socket.on('error', () => {})
+  })
+  return {
+    send: (text: string) => socket.write(text, 'latin1'),
+    /** Resolves with what was received once `pattern` matches it; rejects after `timeoutMs`. */
+    until: (pattern: RegExp, timeoutMs = 5_000) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(check)
+          reject(new Error(`no ${pattern} within ${timeoutMs} ms; received ${JSON.stringify(received)}`))
+        }, timeoutMs)
+        const check = () => {
+          if (!pattern.test(received)) return
+          clearTimeout(timer)
+          waiting.delete(check)
+          resolve(received)
+        }
+        waiting.add(check)
+        check()
+      }),
+    /** Everything received until the server closed the connection. */
+    closed,
+    destroy: () => socket.destroy(),
+  }
+}
+
+/** Sends `text` on a new connection and returns all the server wrote before it closed. */
+export async function rawRequest(url: string, text: string): Promise<string> {
+  const connection = await rawConnection(url)
+  connection.send(text)
+  const timer = setTimeout(connection.destroy, 5_000)
+  const received = await connection.closed
+  clearTimeout(timer)
+  return received
+}
+
+/** The status, head and parsed JSON body of the final response in `received` (after any 1xx). */
+export function parseRawResponse(received: string): { status: number; head: string; body: unknown } {
+  const final = received.replace(/^(HTTP\/1\.1 1\d\d [^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, '')
+  const split = final.indexOf('\r\n\r\n')
+  const head = final.slice(0, split)
+  let body = final.slice(split + 4)
+  if (/\r\ntransfer-encoding: chunked/i.test(head)) {
+    let whole = ''
+    for (let at = 0; ; ) {
+      const end = body.indexOf('\r\n', at)
+      const size = Number.parseInt(body.slice(at, end), 16)
+      if (!(size > 0)) break
+      whole += body.slice(end + 2, end + 2 + size)
+      at = end + 2 + size + 2
+    }
+    body = whole
+  }
+  return { status: Number(head.split(' ')[1]), head, body: body ? JSON.parse(body) : undefined }
 }

@@ -31,14 +31,16 @@ export interface RunningSystem {
 }
 
 /**
- * A port offset at which every port of the system is free. The shifted ports stay between 10000
- * and 32767, below Linux's ephemeral range, so outgoing connections of parallel tests cannot take
- * one between this check and the services' start.
+ * A port offset at which every port of the system is free. The shifted ports (5000–9464 before
+ * the shift) stay between 10000 and 32767, below Linux's ephemeral range, so outgoing connections
+ * of parallel tests cannot take one between this check and the services' start.
  */
 export async function freeOffset(): Promise<number> {
   for (;;) {
-    const offset = 5_000 + Math.floor(Math.random() * 1_900) * 10
-    const ports = systemServices({ portOffset: offset }).map((service) => service.port)
+    const offset = 5_000 + Math.floor(Math.random() * 1_830) * 10
+    const ports = systemServices({ portOffset: offset }).flatMap((service) =>
+      service.metricsPort === undefined ? [service.port] : [service.port, service.metricsPort],
+    )
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return offset
   }
 }

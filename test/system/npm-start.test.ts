@@ -11,6 +11,7 @@ import { startLauncher } from '../helpers/system.js'
 t.test('npm start: the original ports by default', async (t) => {
   const ports = Object.fromEntries(systemServices().map((service) => [service.name, service.port]))
   t.match(ports, { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080 })
+  t.equal(systemServices().find((service) => service.name === 'gateway')?.metricsPort, 9464, 'gateway metrics: 9464')
 })
 
 t.test('npm start: every read call of API.md, straight and through the gateway', async (t) => {
@@ -45,6 +46,16 @@ t.test('npm start: every read call of API.md, straight and through the gateway',
   }
 
   t.match(output(), /users\s+│ .*GET \/users\/dwight_schrute\/suggested → 200/, 'readable per-service log lines')
+
+  // The gateway's metrics on their own loopback port, nowhere public: not on its port, not through the UI.
+  const gatewayMetricsUrl = `http://127.0.0.1:${services.find((service) => service.name === 'gateway')?.metricsPort}`
+  t.match(output(), `gateway metrics ${gatewayMetricsUrl}/metrics`, 'announced')
+  const scraped = await fetch(`${gatewayMetricsUrl}/metrics`)
+  t.equal(scraped.status, 200, 'gateway metrics on their own port')
+  t.match(await scraped.text(), /http_request_duration_seconds_count\{method="GET",route="\/users\/\*"/)
+  t.equal((await fetch(`${url('gateway')}/metrics`)).status, 404, 'not on the gateway’s port')
+  t.equal((await fetch(`${url('ui')}/api/metrics`)).status, 404, 'not through the UI’s /api/')
+  t.equal((await fetch(`${url('users')}/metrics`)).status, 200, 'the other services keep theirs on their port')
 
   t.equal(await launcher.stop('SIGINT'), 0, 'Ctrl-C stops everything cleanly')
   for (const service of services) {

@@ -37,6 +37,27 @@ t.test('stopping movies: users answers 503 naming movies within 2 s, the gateway
   const through = await fetch(`${gateway}/users/dwight_schrute/bookings`)
   t.equal(through.status, 503)
   t.match(await through.json(), { message: 'movies service is unavailable' })
+  // The gateway passes the 503 on at once (no retries): as fast as users itself, give or take 50 ms.
+  const medianMs = async (url: string) => {
+    const times: number[] = []
+    for (let i = 0; i < 21; i++) {
+      const started = performance.now()
+      const response = await fetch(url)
+      await response.arrayBuffer()
+      times.push(performance.now() - started)
+      t.equal(response.status, 503, `${url}: 503`)
+    }
+    return times.sort((a, b) => a - b)[10] as number
+  }
+  const straightMs = await medianMs(`${users}/users/dwight_schrute/bookings`)
+  const throughMs = await medianMs(`${gateway}/users/dwight_schrute/bookings`)
+  t.comment(
+    `time to 503 with movies down: straight ${straightMs.toFixed(1)} ms, through the gateway ${throughMs.toFixed(1)} ms`,
+  )
+  t.ok(
+    throughMs - straightMs < 50,
+    `through the gateway ${throughMs.toFixed(1)} ms, straight ${straightMs.toFixed(1)} ms`,
+  )
   const direct = await fetch(`${gateway}/movies`)
   t.equal(direct.status, 503)
   t.match(direct.headers.get('content-type'), /application\/json/)
@@ -74,4 +95,22 @@ t.test('a port already in use: one line naming the port, exit 1, no stack trace'
   const [code] = await once(child, 'exit')
   t.equal(code, 1)
   t.equal(stderr, `movies: port ${port} is already in use; stop what holds it or set PORT\n`)
+})
+
+t.test('the gateway’s metrics port already in use: one line naming it and METRICS_PORT, exit 1', async (t) => {
+  const [port, metricsPort] = [await freePort(), await freePort()]
+  const blocker = createServer().listen(metricsPort, '127.0.0.1')
+  await once(blocker, 'listening')
+  t.teardown(() => blocker.close())
+  const child = spawn(process.execPath, [join(ROOT, 'gateway/dist/server.js')], {
+    env: { ...process.env, PORT: String(port), METRICS_PORT: String(metricsPort) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 1)
+  t.equal(stderr, `gateway: port ${metricsPort} is already in use; stop what holds it or set METRICS_PORT\n`)
 })

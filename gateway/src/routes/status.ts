@@ -1,6 +1,6 @@
 import type { PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 
 const ServiceStatus = Type.Object({
   name: Type.String(),
@@ -14,11 +14,46 @@ const Status = Type.Object({
   checkedAt: Type.String({ format: 'date-time' }),
 })
 
-/** `GET /status`: readiness and response time of every service, as the gateway sees them. */
+// /status is public: however often it is asked, the services are asked at most once per second.
+const STATUS_CACHE_MS = 1_000
+
+async function checkServices(clients: Map<string, PeerClient>, requestId: string): Promise<Static<typeof Status>> {
+  const services = await Promise.all(
+    [...clients].map(async ([name, client]) => {
+      const started = performance.now()
+      try {
+        const response = await client.request({ path: '/readyz', requestId })
+        const latencyMs = Math.round((performance.now() - started) * 10) / 10
+        const up = response.statusCode === 200
+        return {
+          name,
+          status: up ? ('up' as const) : ('down' as const),
+          latencyMs,
+          detail: up ? 'ready' : `answered ${response.statusCode}`,
+        }
+      } catch (error) {
+        const latencyMs = Math.round((performance.now() - started) * 10) / 10
+        return {
+          name,
+          status: 'down' as const,
+          latencyMs,
+          detail: error instanceof Error ? error.message : String(error),
+        }
+      }
+    }),
+  )
+  return { services, checkedAt: new Date().toISOString() }
+}
+
+/**
+ * `GET /status`: readiness and response time of every service, as the gateway sees them, checked
+ * at most once per second: hits in between (also while a check is under way) share its answer.
+ */
 export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerClient> }> = async (
   fastify,
   { clients },
 ) => {
+  let latest: { startedAt: number; status: Promise<Static<typeof Status>> } | undefined
   fastify.get(
     '/status',
     {
@@ -26,36 +61,16 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, Peer
       schema: {
         operationId: 'getStatus',
         tags: ['operations'],
-        summary: 'Whether each service is up, and how fast it answers',
+        summary: 'Whether each service is up, and how fast it answers (checked at most once per second)',
         response: { 200: Status },
       },
     },
     async (request) => {
-      const services = await Promise.all(
-        [...clients].map(async ([name, client]) => {
-          const started = performance.now()
-          try {
-            const response = await client.request({ path: '/readyz', requestId: request.id })
-            const latencyMs = Math.round((performance.now() - started) * 10) / 10
-            const up = response.statusCode === 200
-            return {
-              name,
-              status: up ? ('up' as const) : ('down' as const),
-              latencyMs,
-              detail: up ? 'ready' : `answered ${response.statusCode}`,
-            }
-          } catch (error) {
-            const latencyMs = Math.round((performance.now() - started) * 10) / 10
-            return {
-              name,
-              status: 'down' as const,
-              latencyMs,
-              detail: error instanceof Error ? error.message : String(error),
-            }
-          }
-        }),
-      )
-      return { services, checkedAt: new Date().toISOString() }
+      const now = Date.now()
+      if (!latest || now - latest.startedAt >= STATUS_CACHE_MS) {
+        latest = { startedAt: now, status: checkServices(clients, request.id) }
+      }
+      return latest.status
     },
   )
 }
