@@ -381,11 +381,20 @@ if (!existsSync(KUBECTL)) {
           const container = render.container(app)
           const port = containerPort(render, 'Deployment', app)
           const published = composePorts(app)
+          // The gateway's /metrics has a port of its own (METRICS_PORT), as in Compose.
+          const metricsPort = composeEnvironment(app).get('METRICS_PORT')
           t.same(
             container.ports?.map(({ name }) => name),
-            ['http'],
-            'one container port, named http',
+            metricsPort ? ['http', 'metrics'] : ['http'],
+            metricsPort ? 'the app port, named http, and metrics' : 'one container port, named http',
           )
+          if (metricsPort) {
+            t.equal(
+              container.ports?.find(({ name }) => name === 'metrics')?.containerPort,
+              Number(metricsPort),
+              "compose.yaml's METRICS_PORT",
+            )
+          }
           if (app === 'ui') {
             t.equal(port, UI_LISTEN, "nginx's listen port (ui/nginx/default.conf.template)")
           } else {
