@@ -85,6 +85,17 @@ const RAW_CASES: { name: string; request: string; status: number; at?: string[] 
     request: 'GET /livez HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nConnection: close\r\n\r\n',
     status: 400,
   },
+  {
+    // Routing refuses such a path before any hook: the Host check must still come first.
+    name: 'two Host headers and a path part over maxParamLength',
+    request: `GET /users/${'a'.repeat(101)} HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nConnection: close\r\n\r\n`,
+    status: 400,
+  },
+  {
+    name: 'two Host headers and bad percent-encoding',
+    request: 'GET /users/% HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nConnection: close\r\n\r\n',
+    status: 400,
+  },
   { name: 'no Host header', request: 'GET /livez HTTP/1.1\r\nConnection: close\r\n\r\n', status: 400 },
   {
     name: 'a malformed header line',

@@ -81,8 +81,20 @@ function sendError(error: FastifyError | HttpError, request: FastifyRequest, rep
   return reply.code(statusCode).send(errorBody(statusCode, publicMessage(error, statusCode)))
 }
 
-/** Errors Fastify meets before routing: a URL it cannot decode (400), a path part over maxParamLength (414). */
+/** RFC 9112 §3.2: a request without Host (HTTP/1.1) or with more than one is a 400, whatever else is wrong with it. */
+function hostHeaderProblem(request: FastifyRequest): HttpError | undefined {
+  const hosts = hostHeaderCount(request.raw.rawHeaders)
+  if (hosts === 1 || (hosts === 0 && request.raw.httpVersion === '1.0')) return undefined
+  return new HttpError(400, hosts === 0 ? 'the Host header is missing' : 'the request has more than one Host header')
+}
+
+/**
+ * Errors Fastify meets before routing (so before the Host check's hook): a URL it cannot decode
+ * (400), a path part over maxParamLength (414); a bad Host header is still the answer first.
+ */
 function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const hostProblem = hostHeaderProblem(request)
+  if (hostProblem) return sendError(hostProblem, request, reply)
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     const limit = request.server.initialConfig.maxParamLength
     return sendError(
@@ -159,11 +171,7 @@ export const errorHandling = fp(
       reply.code(404).send(errorBody(404, `no route for ${request.method} ${request.url.split('?')[0]}`)),
     )
 
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      const hosts = hostHeaderCount(request.raw.rawHeaders)
-      if (hosts === 1 || (hosts === 0 && request.raw.httpVersion === '1.0')) return done()
-      done(new HttpError(400, hosts === 0 ? 'the Host header is missing' : 'the request has more than one Host header'))
-    })
+    fastify.addHook('onRequest', (request, _reply, done) => done(hostHeaderProblem(request)))
 
     // Node answers `Expect: 100-continue` itself and, without this listener, any other
     // expectation with an empty 417.
