@@ -7,6 +7,10 @@ import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT, type Service, systemServices } from '../../scripts/services.mjs'
 import { portIsFree } from './ports.js'
 
+// A service on PGlite creates its database on a first start, seconds of CPU that take far longer
+// while other test files run beside it; one that cannot start exits by itself well before this.
+const DEFAULT_READY_TIMEOUT_MS = 90_000
+
 export interface SystemOptions {
   /** Databases in memory (default) or under this directory, which then survives restarts. */
   dataDir?: string
@@ -16,7 +20,7 @@ export interface SystemOptions {
   env?: Record<string, string>
   /** Extra environment per service, e.g. its DATABASE_URL. */
   serviceEnv?: Record<string, Record<string, string>>
-  /** How long each service may take to become ready (default 30 s). */
+  /** How long each service may take to become ready (default DEFAULT_READY_TIMEOUT_MS). */
   readyTimeoutMs?: number
 }
 
@@ -67,7 +71,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     child.stdout?.on('data', append)
     child.stderr?.on('data', append)
     await Promise.race([
-      waitUntilReady(service.readyUrl, { timeoutMs: options.readyTimeoutMs }),
+      waitUntilReady(service.readyUrl, { timeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS }),
       once(child, 'exit').then(([code]) => {
         throw new Error(`${name} exited with ${code} while starting:\n${outputs.get(name)}`)
       }),
