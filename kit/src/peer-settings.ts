@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { type Static, Type } from 'typebox'
-import { PeerClient } from './peer.js'
+import { PeerClient } from './peer-client.js'
 
 /** Environment settings shared by every service that calls peers. */
 export const PeerSettings = {
