@@ -1,11 +1,14 @@
 import preact from '@preact/preset-vite'
-import { defineConfig } from 'vite'
+import { defaultClientConditions, defineConfig } from 'vite'
 
 // `npm run dev -w ui` serves the app with hot reload and sends /api/ to a gateway on this machine.
 const gatewayUrl = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'
 
 export default defineConfig({
   plugins: [preact()],
+  // The kit's browser-safe modules (its topology, the contracts' types) are read from their source,
+  // as the services read them under tsx: no kit build is needed first.
+  resolve: { conditions: ['cinema-source', ...defaultClientConditions] },
   build: {
     // server/ compiles into dist/ beside this; nginx and the local server serve dist/public.
     outDir: 'dist/public',

@@ -20,3 +20,4 @@ export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from 
 export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peer-settings.js'
 export { emptyRecord, ownValue, recordFromEntries } from './records.js'
 export { buildService, runService, type ServiceDefinition } from './service.js'
+export { SERVICES } from './topology.js'

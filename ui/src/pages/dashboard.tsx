@@ -1,3 +1,4 @@
+import { SERVICES as TOPOLOGY } from '@cinema/kit/topology'
 import {
   type AllBookings,
   ApiError,
@@ -11,7 +12,8 @@ import { formatClock } from '../format'
 import { type Loaded, useApi, useLoader, usePageTitle } from '../hooks'
 
 const REFRESH_MS = 5_000
-const SERVICES = ['gateway', 'users', 'movies', 'showtimes', 'bookings'] as const
+/** The gateway's own /readyz tells about the gateway; its /status about the services behind it. */
+const BEHIND_GATEWAY = TOPOLOGY.gateway.peers
 const SERVICE_LABEL = new Map([
   ['gateway', 'Gateway'],
   ['users', 'Users'],
@@ -52,7 +54,7 @@ async function checkServices(): Promise<Health[]> {
     const { services } = await api.get<SystemStatus>('/status')
     return services.map(({ name, status, latencyMs, detail }) => ({ name, state: status, latencyMs, detail }))
   } catch {
-    return SERVICES.filter((name) => name !== 'gateway').map((name) => ({
+    return BEHIND_GATEWAY.map((name) => ({
       name,
       state: 'unknown' as const,
       detail: 'cannot be checked while the gateway is down',
