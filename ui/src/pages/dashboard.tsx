@@ -1,13 +1,6 @@
+import type { AllBookings, MovieCollection, Schedule, SystemStatus, UserCollection } from '@cinema/kit/contracts'
 import { SERVICES as TOPOLOGY } from '@cinema/kit/topology'
-import {
-  type AllBookings,
-  ApiError,
-  api,
-  type MovieCatalog,
-  type Showtimes,
-  type SystemStatus,
-  type UserDirectory,
-} from '../api'
+import { ApiError, api } from '../api'
 import { formatClock } from '../format'
 import { type Loaded, useApi, useLoader, usePageTitle } from '../hooks'
 
@@ -130,9 +123,9 @@ const countBookings = (bookings: AllBookings) =>
 export function Dashboard() {
   usePageTitle('Dashboard')
   const health = useLoader('system', checkSystem, REFRESH_MS)
-  const movies = useApi<MovieCatalog>('/movies', REFRESH_MS)
-  const showtimes = useApi<Showtimes>('/showtimes', REFRESH_MS)
-  const users = useApi<UserDirectory>('/users', REFRESH_MS)
+  const movies = useApi<MovieCollection>('/movies', REFRESH_MS)
+  const showtimes = useApi<Schedule>('/showtimes', REFRESH_MS)
+  const users = useApi<UserCollection>('/users', REFRESH_MS)
   const bookings = useApi<AllBookings>('/bookings', REFRESH_MS)
 
   return (

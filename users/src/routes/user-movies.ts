@@ -1,13 +1,9 @@
 import { contracts, ErrorResponse, emptyRecord, HttpError, ownValue, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 import type { Catalogs } from '../catalogs.js'
 
-const BookedMovie = Type.Object({ title: Type.String(), rating: Type.Number(), uri: Type.String() })
-const BookedMovies = Type.Record(Type.String(), Type.Array(BookedMovie), {
-  description: 'the user’s booked movies for each date, keyed by YYYYMMDD',
-})
 const PeerFailures = { 404: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse }
 
 export const DEFAULT_SUGGESTIONS = 3
@@ -56,7 +52,7 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
         summary: 'The user’s bookings with each movie’s title, rating and uri',
         description: 'A known user without bookings gets {}.',
         params: Type.Object({ username: contracts.Username }),
-        response: { 200: BookedMovies, ...PeerFailures },
+        response: { 200: contracts.BookedMovies, ...PeerFailures },
       },
     },
     async (request) => {
@@ -66,7 +62,7 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
         username,
         Promise.all([bookingsOf(username, request.id), catalogs.movies.get(request.id)]),
       )
-      const result = emptyRecord<Static<typeof BookedMovie>[]>()
+      const result = emptyRecord<contracts.BookedMovie[]>()
       for (const [date, movieIds] of Object.entries(booked)) {
         result[date] = movieIds.flatMap((movieId) => {
           const movie = ownValue(movies, movieId)
