@@ -54,6 +54,8 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --workspace ui --no-audit --no-fund --no-update-notifier
 # Vite reads ui/tsconfig.json, which extends the shared base.
 COPY tsconfig.base.json ./
+# The web app imports the kit's browser-safe modules (topology, contracts' types) from their source.
+COPY kit/src kit/src
 COPY ui/ ui/
 RUN npm run build --workspace ui
 

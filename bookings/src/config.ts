@@ -1,15 +1,15 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, loadConfig, PeerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { databaseSettings, loadConfig, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
-export const BookingsConfig = serviceConfigSchema(5003, {
+export const BookingsConfig = serviceConfigSchema(SERVICES.bookings.port, {
   ...databaseSettings('bookings', fileURLToPath(new URL('../../.data/bookings', import.meta.url))),
   SEED_FILE: Type.String({
     default: fileURLToPath(new URL('../../data/bookings.json', import.meta.url)),
     description: 'bookings loaded into an empty database on first start',
   }),
-  USERS_URL: peerUrl('users', 5000),
-  SHOWTIMES_URL: peerUrl('showtimes', 5002),
+  USERS_URL: peerUrl('users'),
+  SHOWTIMES_URL: peerUrl('showtimes'),
   ...PeerSettings,
 })
 export type BookingsConfig = Static<typeof BookingsConfig>

@@ -10,12 +10,6 @@ import {
 } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { Type } from 'typebox'
-
-export const AllBookings = Type.Record(contracts.Username, contracts.UserBookings, {
-  description: 'every user’s bookings, keyed by username',
-})
-type AllBookings = Record<string, contracts.UserBookings>
 
 interface BookingRow {
   username: string
@@ -24,7 +18,7 @@ interface BookingRow {
 }
 
 /** Rows by username, then date. Usernames are outside input: the objects have no prototype. */
-function group(rows: BookingRow[]): AllBookings {
+function group(rows: BookingRow[]): contracts.AllBookings {
   const byUser = emptyRecord<contracts.UserBookings>()
   for (const row of rows) {
     const dates = byUser[row.username] ?? emptyRecord<string[]>()
@@ -40,7 +34,7 @@ function group(rows: BookingRow[]): AllBookings {
 export class BookingRepository {
   constructor(private readonly db: Queryable) {}
 
-  async all(): Promise<AllBookings> {
+  async all(): Promise<contracts.AllBookings> {
     return group(
       await this.db.query<BookingRow>('SELECT username, show_date, movie_id FROM bookings ORDER BY id', [], {
         cache: true,
@@ -83,7 +77,7 @@ export function bookingMigrations(seedFile: string): Migration[] {
   return [
     ...sqlMigrations(fileURLToPath(new URL('../migrations', import.meta.url))),
     seedMigration('seed_original_bookings', 'bookings', ['username', 'show_date', 'movie_id'], () =>
-      Object.entries(readDataFile(seedFile, AllBookings)).flatMap(([username, dates]) =>
+      Object.entries(readDataFile(seedFile, contracts.AllBookings)).flatMap(([username, dates]) =>
         Object.entries(dates).flatMap(([date, movieIds]) => movieIds.map((movieId) => [username, date, movieId])),
       ),
     ),

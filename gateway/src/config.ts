@@ -1,13 +1,13 @@
-import { loadConfig, MetricsServerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { loadConfig, MetricsServerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
 
-export const GatewayConfig = serviceConfigSchema(8080, {
-  USERS_URL: peerUrl('users', 5000),
-  MOVIES_URL: peerUrl('movies', 5001),
-  SHOWTIMES_URL: peerUrl('showtimes', 5002),
-  BOOKINGS_URL: peerUrl('bookings', 5003),
+export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
+  USERS_URL: peerUrl('users'),
+  MOVIES_URL: peerUrl('movies'),
+  SHOWTIMES_URL: peerUrl('showtimes'),
+  BOOKINGS_URL: peerUrl('bookings'),
   // The gateway is the edge: /metrics is served on an operations port of its own, not to the world.
   ...MetricsServerSettings,
   UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({

@@ -1,9 +1,11 @@
 /**
- * The shapes of the public API (docs/API.md) that more than one service speaks:
- * the owner serves them, its callers read them.
+ * The shapes of the public API (docs/API.md), declared once: the service that owns one serves it,
+ * its callers and the web app read it (the web app with `import type` only, so that none of this
+ * reaches its bundle).
  */
 import { type Static, Type } from 'typebox'
 import Format from 'typebox/format'
+import { USERNAME_PATTERN } from './username.js'
 
 /** A real calendar date written as YYYYMMDD, e.g. 20151201. */
 export function isShowDate(value: string): boolean {
@@ -48,8 +50,53 @@ export type Schedule = Static<typeof Schedule>
 
 export const Username = Type.String({ description: 'user id, e.g. dwight_schrute' })
 
+/** The id of a new user: existing ids are looked up as they are (Username), new ones must match. */
+export const UserId = Type.String({
+  pattern: USERNAME_PATTERN,
+  description: 'lowercase letters, digits and _ (1–64), e.g. dwight_schrute',
+})
+
+export const User = Type.Object({
+  id: Username,
+  name: Type.String(),
+  last_active: Type.Integer({ description: 'Unix time in seconds' }),
+})
+export type User = Static<typeof User>
+
+export const UserCollection = Type.Record(Type.String(), User, { description: 'every user, keyed by username' })
+export type UserCollection = Static<typeof UserCollection>
+
 /** One user's bookings: movie ids booked for each date. */
 export const UserBookings = Type.Record(Type.String(), Type.Array(MovieId), {
   description: 'movie ids booked for each date, keyed by YYYYMMDD',
 })
 export type UserBookings = Static<typeof UserBookings>
+
+export const AllBookings = Type.Record(Username, UserBookings, {
+  description: 'every user’s bookings, keyed by username',
+})
+export type AllBookings = Static<typeof AllBookings>
+
+/** A booked movie as the users service shows it: what a person needs, and the link to the rest. */
+export const BookedMovie = Type.Object({ title: Type.String(), rating: Type.Number(), uri: Type.String() })
+export type BookedMovie = Static<typeof BookedMovie>
+
+export const BookedMovies = Type.Record(Type.String(), Type.Array(BookedMovie), {
+  description: 'the user’s booked movies for each date, keyed by YYYYMMDD',
+})
+export type BookedMovies = Static<typeof BookedMovies>
+
+/** One service as the gateway's /status sees it. */
+export const ServiceStatus = Type.Object({
+  name: Type.String(),
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  latencyMs: Type.Number({ description: 'round trip of the service’s /readyz from the gateway' }),
+  detail: Type.String({ description: '"ready", or why the service is down' }),
+})
+export type ServiceStatus = Static<typeof ServiceStatus>
+
+export const SystemStatus = Type.Object({
+  services: Type.Array(ServiceStatus),
+  checkedAt: Type.String({ format: 'date-time' }),
+})
+export type SystemStatus = Static<typeof SystemStatus>

@@ -16,7 +16,8 @@ export {
   observer,
   type PeerOutcome,
 } from './metrics.js'
-export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from './peer.js'
-export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peers.js'
+export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from './peer-client.js'
+export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peer-settings.js'
 export { emptyRecord, ownValue, recordFromEntries } from './records.js'
 export { buildService, runService, type ServiceDefinition } from './service.js'
+export { SERVICES } from './topology.js'

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
 import { errorHandling, errorServerOptions } from './errors.js'
+import { SERVICES } from './topology.js'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
@@ -62,14 +63,13 @@ export function observer<Label extends string>(histogram: Histogram<Label>) {
 /**
  * Settings of a metrics port of its own, for a service that is an edge (the gateway): its app
  * port is reachable by anyone, and metrics tell an attacker its Node version, memory and load.
- * 9464 is the port OpenTelemetry's Prometheus exporter uses.
  */
 export const MetricsServerSettings = {
   METRICS_HOST: Type.String({ default: '127.0.0.1', description: 'interface the metrics port listens on' }),
   METRICS_PORT: Type.Integer({
     minimum: 0,
     maximum: 65535,
-    default: 9464,
+    default: SERVICES.gateway.metricsPort,
     description: 'port serving only GET /metrics',
   }),
 }

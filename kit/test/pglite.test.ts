@@ -91,7 +91,7 @@ t.test('readiness asks the database every time, even after it succeeded', async 
 })
 
 t.test('PGlite: reads see every write through the cache', async (t) => {
-  const db = await openDatabase('test', { DATA_DIR: 'memory://', DATABASE_POOL_SIZE: 1 }, quietLog)
+  const db = await openDatabase('test', { DATA_DIR: IN_MEMORY, DATABASE_POOL_SIZE: 1 }, quietLog)
   t.teardown(() => db.close())
   await migrate(db, schema, quietLog)
   const cached = { cache: true }

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, serviceConfigSchema } from '@cinema/kit'
+import { loadConfig, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
-export const MoviesConfig = serviceConfigSchema(5001, {
+export const MoviesConfig = serviceConfigSchema(SERVICES.movies.port, {
   MOVIES_FILE: Type.String({
     default: fileURLToPath(new URL('../../data/movies.json', import.meta.url)),
     description: 'the movie catalog (JSON keyed by movie id)',

@@ -1,13 +1,13 @@
 import { indexRoute, type ServiceDefinition } from '@cinema/kit'
 import type { ShowtimesConfig } from './config.js'
+import { scheduleRepository } from './repository.js'
 import { showtimeRoutes } from './routes/showtimes.js'
-import { schedule } from './schedule.js'
 
 export const showtimesService: ServiceDefinition<ShowtimesConfig> = {
   name: 'showtimes',
   openapi: { title: 'Cinema showtimes', description: 'The schedule: which movies play on which date.' },
   app: async (fastify, { config }) => {
-    await fastify.register(schedule, { file: config.SHOWTIMES_FILE })
+    await fastify.register(scheduleRepository, { file: config.SHOWTIMES_FILE })
     await fastify.register(indexRoute, { subresources: { showtimes: '/showtimes', showtime: '/showtimes/<date>' } })
     await fastify.register(showtimeRoutes)
   },

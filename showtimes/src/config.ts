@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, serviceConfigSchema } from '@cinema/kit'
+import { loadConfig, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
-export const ShowtimesConfig = serviceConfigSchema(5002, {
+export const ShowtimesConfig = serviceConfigSchema(SERVICES.showtimes.port, {
   SHOWTIMES_FILE: Type.String({
     default: fileURLToPath(new URL('../../data/showtimes.json', import.meta.url)),
     description: 'the schedule (JSON: movie ids keyed by date)',

@@ -10,19 +10,18 @@
 // runs at the end, also after a failure.
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { SERVICE_NAMES, SERVICES as TOPOLOGY, localUrl as url } from '@cinema/kit/topology'
 import t from 'tap'
 import { portIsFree } from '../helpers/ports.js'
 import { READ_CALLS } from '../helpers/reference.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const PROJECT = process.env.CINEMA_COMPOSE_PROJECT ?? 'cinema-compose-test'
-const PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003, gateway: 8080, ui: 5004 } as const
-type Published = keyof typeof PORTS
-// The gateway's operations port: /metrics only, published on 127.0.0.1 (METRICS_BIND_ADDRESS).
-const GATEWAY_METRICS = 'http://127.0.0.1:9464'
+// Compose publishes every service on its default port on 127.0.0.1 (url), and the gateway's operations
+// port (/metrics only) on 127.0.0.1 too (METRICS_BIND_ADDRESS).
+const GATEWAY_METRICS = `http://127.0.0.1:${TOPOLOGY.gateway.metricsPort}`
 const SERVICES = ['postgres', 'users', 'movies', 'showtimes', 'bookings', 'gateway', 'ui'] as const
 const NODE_SERVICES = ['users', 'movies', 'showtimes', 'bookings', 'gateway'] as const
-const url = (name: Published) => `http://127.0.0.1:${PORTS[name]}`
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const DINOSAUR = '720d006c-3a57-4b6a-b18f-9b713b073f3c'
@@ -169,11 +168,10 @@ await t.test('docker compose up --build --wait: every container builds, starts a
   let taken: string[] = []
   for (;;) {
     const free = await Promise.all(
-      Object.entries({ ...PORTS, 'gateway metrics': 9464 }).map(async ([name, port]) => [
-        name,
-        port,
-        await portIsFree(port),
-      ]),
+      [
+        ...SERVICE_NAMES.map((name) => [name, TOPOLOGY[name].port] as const),
+        ['gateway metrics', TOPOLOGY.gateway.metricsPort] as const,
+      ].map(async ([name, port]) => [name, port, await portIsFree(port)] as const),
     )
     taken = free.filter(([, , isFree]) => !isFree).map(([name, port]) => `${port} (${name})`)
     if (taken.length === 0 || Date.now() > waitUntil) break

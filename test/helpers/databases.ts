@@ -1,5 +1,5 @@
 // Runs a suite once on each driver: PGlite in memory and a real PostgreSQL server.
-import { type Database, openDatabase } from '@cinema/kit'
+import { type Database, IN_MEMORY, openDatabase } from '@cinema/kit'
 import { pino } from 'pino'
 import type { Test } from 'tap'
 import { startPostgres, type TestPostgres } from './postgres.js'
@@ -29,7 +29,7 @@ export async function eachDriver(t: Test, suite: (t: Test, driver: DriverUnderTe
   await t.test('on PGlite', async (t) =>
     suite(t, {
       driver: 'pglite',
-      open: () => track(openDatabase('test', { DATA_DIR: 'memory://', DATABASE_POOL_SIZE: 1 }, quietLog)),
+      open: () => track(openDatabase('test', { DATA_DIR: IN_MEMORY, DATABASE_POOL_SIZE: 1 }, quietLog)),
     }),
   )
 

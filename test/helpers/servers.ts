@@ -2,7 +2,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { type AddressInfo, connect } from 'node:net'
-import { type BaseConfig, buildService, type ServiceDefinition } from '@cinema/kit'
+import { type BaseConfig, buildService, IN_MEMORY, type ServiceDefinition } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 
 /**
@@ -17,7 +17,7 @@ export async function buildTestService<Config extends BaseConfig>(
 ): Promise<FastifyInstance> {
   return buildService(
     definition,
-    loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: 'memory://', OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }),
+    loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: IN_MEMORY, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }),
   )
 }
 

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
+import { IN_MEMORY } from '@cinema/kit'
 import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT, type Service, systemServices } from '../../scripts/services.mjs'
 import { portIsFree } from './ports.js'
@@ -50,7 +51,7 @@ export async function freeOffset(): Promise<number> {
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
-  const services = systemServices({ portOffset: await freeOffset(), dataDir: options.dataDir ?? 'memory://' })
+  const services = systemServices({ portOffset: await freeOffset(), dataDir: options.dataDir ?? IN_MEMORY })
   const processes = new Map<string, ChildProcess>()
   const outputs = new Map<string, string>()
   const byName = (name: string) => {

@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { loadConfig, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
-export const UiConfig = serviceConfigSchema(5004, {
-  GATEWAY_URL: peerUrl('gateway', 8080),
+export const UiConfig = serviceConfigSchema(SERVICES.ui.port, {
+  GATEWAY_URL: peerUrl('gateway'),
   UI_STATIC_DIR: Type.String({
     // server.js is compiled to ui/dist/, beside the web app that Vite builds into ui/dist/public/.
     default: fileURLToPath(new URL('./public', import.meta.url)),

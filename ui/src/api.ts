@@ -1,45 +1,7 @@
 // The gateway's API as the web app uses it: every call goes to /api/…, which nginx (or the local
-// server under `npm start`) forwards to the gateway. Shapes follow the API contract.
-
-export interface Movie {
-  id: string
-  title: string
-  director: string
-  rating: number
-}
-/** Keyed by movie id. */
-export type MovieCatalog = Record<string, Movie>
-/** Show date `YYYYMMDD` → ids of the movies playing that day. */
-export type Showtimes = Record<string, string[]>
-/** Username → show date → booked movie ids. */
-export type AllBookings = Record<string, Record<string, string[]>>
-export interface User {
-  id: string
-  name: string
-  /** Unix time in seconds. */
-  last_active: number
-}
-/** Keyed by username. */
-export type UserDirectory = Record<string, User>
-export interface BookedMovie {
-  title: string
-  rating: number
-  /** `/movies/<id>` */
-  uri: string
-}
-/** Show date → the user's booked movies that day. */
-export type UserBookings = Record<string, BookedMovie[]>
-export type SuggestedMovie = Movie & { uri: string }
-interface ServiceStatus {
-  name: string
-  status: 'up' | 'down'
-  latencyMs: number
-  detail: string
-}
-export interface SystemStatus {
-  services: ServiceStatus[]
-  checkedAt: string
-}
+// server under `npm start`) forwards to the gateway. The answers' shapes are the kit's contracts
+// (`import type` from '@cinema/kit/contracts': types only, nothing of them reaches the bundle).
+import type { Schedule } from '@cinema/kit/contracts'
 
 /** A failed call, with a message meant for the person using the app. */
 export class ApiError extends Error {
@@ -133,7 +95,7 @@ export function movieIdOf(uri: string): string {
 }
 
 /** Movie id → the dates it plays, earliest first. */
-export function datesByMovie(showtimes: Showtimes): Map<string, string[]> {
+export function datesByMovie(showtimes: Schedule): Map<string, string[]> {
   const dates = new Map<string, string[]>()
   for (const date of Object.keys(showtimes).sort()) {
     for (const movieId of entryOf(showtimes, date) ?? []) dates.set(movieId, [...(dates.get(movieId) ?? []), date])

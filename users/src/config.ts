@@ -1,16 +1,16 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, loadConfig, PeerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { databaseSettings, loadConfig, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
-export const UsersConfig = serviceConfigSchema(5000, {
+export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
   ...databaseSettings('users', fileURLToPath(new URL('../../.data/users', import.meta.url))),
   SEED_FILE: Type.String({
     default: fileURLToPath(new URL('../../data/users.json', import.meta.url)),
     description: 'users loaded into an empty database on first start',
   }),
-  MOVIES_URL: peerUrl('movies', 5001),
-  SHOWTIMES_URL: peerUrl('showtimes', 5002),
-  BOOKINGS_URL: peerUrl('bookings', 5003),
+  MOVIES_URL: peerUrl('movies'),
+  SHOWTIMES_URL: peerUrl('showtimes'),
+  BOOKINGS_URL: peerUrl('bookings'),
   CATALOG_CACHE_TTL_MS: Type.Integer({
     minimum: 0,
     default: 1_000,

@@ -10,21 +10,6 @@ import {
 } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { type Static, Type } from 'typebox'
-
-export const UserId = Type.String({
-  pattern: '^[a-z0-9_]{1,64}$',
-  description: 'lowercase letters, digits and _ (1–64), e.g. dwight_schrute',
-})
-
-export const User = Type.Object({
-  id: contracts.Username,
-  name: Type.String(),
-  last_active: Type.Integer({ description: 'Unix time in seconds' }),
-})
-export type User = Static<typeof User>
-
-export const UserCollection = Type.Record(Type.String(), User, { description: 'every user, keyed by username' })
 
 const COLUMNS = 'id, name, last_active'
 
@@ -32,19 +17,23 @@ const COLUMNS = 'id, name, last_active'
 export class UserRepository {
   constructor(private readonly db: Queryable) {}
 
-  async all(): Promise<Record<string, User>> {
-    const rows = await this.db.query<User>(`SELECT ${COLUMNS} FROM users ORDER BY position`, [], { cache: true })
+  async all(): Promise<contracts.UserCollection> {
+    const rows = await this.db.query<contracts.User>(`SELECT ${COLUMNS} FROM users ORDER BY position`, [], {
+      cache: true,
+    })
     return recordFromEntries(rows.map((user) => [user.id, user]))
   }
 
-  async byId(id: string): Promise<User | undefined> {
-    const [user] = await this.db.query<User>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id], { cache: true })
+  async byId(id: string): Promise<contracts.User | undefined> {
+    const [user] = await this.db.query<contracts.User>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id], {
+      cache: true,
+    })
     return user
   }
 
   /** Creates the user, active now; undefined when the id is taken. */
-  async create(id: string, name: string): Promise<User | undefined> {
-    const [user] = await this.db.query<User>(
+  async create(id: string, name: string): Promise<contracts.User | undefined> {
+    const [user] = await this.db.query<contracts.User>(
       `INSERT INTO users (id, name, last_active) VALUES ($1, $2, extract(epoch FROM now())::bigint)
        ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
       [id, name],
@@ -52,11 +41,11 @@ export class UserRepository {
     return user
   }
 
-  async rename(id: string, name: string): Promise<User | undefined> {
-    const [user] = await this.db.query<User>(`UPDATE users SET name = $2 WHERE id = $1 RETURNING ${COLUMNS}`, [
-      id,
-      name,
-    ])
+  async rename(id: string, name: string): Promise<contracts.User | undefined> {
+    const [user] = await this.db.query<contracts.User>(
+      `UPDATE users SET name = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, name],
+    )
     return user
   }
 
@@ -70,7 +59,11 @@ export function userMigrations(seedFile: string): Migration[] {
   return [
     ...sqlMigrations(fileURLToPath(new URL('../migrations', import.meta.url))),
     seedMigration('seed_original_users', 'users', ['id', 'name', 'last_active'], () =>
-      Object.values(readDataFile(seedFile, UserCollection)).map((user) => [user.id, user.name, user.last_active]),
+      Object.values(readDataFile(seedFile, contracts.UserCollection)).map((user) => [
+        user.id,
+        user.name,
+        user.last_active,
+      ]),
     ),
   ]
 }

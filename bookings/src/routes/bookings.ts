@@ -2,7 +2,6 @@ import { contracts, ErrorResponse, HttpError } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { BookingRules } from '../booking-rules.js'
-import { AllBookings } from '../repository.js'
 
 const Booking = Type.Object({ username: contracts.Username, date: contracts.ShowDate, movie_id: contracts.MovieId })
 const BookingParams = Type.Object({
@@ -19,7 +18,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rules: BookingRules }> =
         operationId: 'listBookings',
         tags: ['bookings'],
         summary: 'Every user’s bookings, keyed by username',
-        response: { 200: AllBookings, 503: ErrorResponse },
+        response: { 200: contracts.AllBookings, 503: ErrorResponse },
       },
     },
     async () => fastify.bookings.all(),

@@ -1,23 +1,10 @@
-import type { PeerClient } from '@cinema/kit'
+import { contracts, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { type Static, Type } from 'typebox'
-
-const ServiceStatus = Type.Object({
-  name: Type.String(),
-  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
-  latencyMs: Type.Number({ description: 'round trip of the service’s /readyz from the gateway' }),
-  detail: Type.String({ description: '"ready", or why the service is down' }),
-})
-
-const Status = Type.Object({
-  services: Type.Array(ServiceStatus),
-  checkedAt: Type.String({ format: 'date-time' }),
-})
 
 // /status is public: however often it is asked, the services are asked at most once per second.
 const STATUS_CACHE_MS = 1_000
 
-async function checkServices(clients: Map<string, PeerClient>, requestId: string): Promise<Static<typeof Status>> {
+async function checkServices(clients: Map<string, PeerClient>, requestId: string): Promise<contracts.SystemStatus> {
   const services = await Promise.all(
     [...clients].map(async ([name, client]) => {
       const started = performance.now()
@@ -53,7 +40,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, Peer
   fastify,
   { clients },
 ) => {
-  let latest: { startedAt: number; status: Promise<Static<typeof Status>> } | undefined
+  let latest: { startedAt: number; status: Promise<contracts.SystemStatus> } | undefined
   fastify.get(
     '/status',
     {
@@ -62,7 +49,7 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, Peer
         operationId: 'getStatus',
         tags: ['operations'],
         summary: 'Whether each service is up, and how fast it answers (checked at most once per second)',
-        response: { 200: Status },
+        response: { 200: contracts.SystemStatus },
       },
     },
     async (request) => {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { IN_MEMORY } from './in-memory.js'
 
 export interface QueryOptions {
   /**
@@ -22,7 +23,7 @@ export interface Database extends Queryable {
   close(): Promise<void>
 }
 
-export const IN_MEMORY = 'memory://'
+export { IN_MEMORY }
 
 /** Environment settings of a service that owns a database; `defaultDataDir` is `.data/<service>` of the checkout. */
 export function databaseSettings(service: string, defaultDataDir: string) {

@@ -1,15 +1,7 @@
+import type { BookedMovie, BookedMovies, MovieDetail, Schedule, User } from '@cinema/kit/contracts'
 import { useState } from 'preact/hooks'
 import { useRoute } from 'preact-iso'
-import {
-  type BookedMovie,
-  datesByMovie,
-  entryOf,
-  movieIdOf,
-  type Showtimes,
-  type SuggestedMovie,
-  type User,
-  type UserBookings,
-} from '../api'
+import { datesByMovie, entryOf, movieIdOf } from '../api'
 import { bookMovie, cancelBooking, explainBookingFailure, explainCancelFailure } from '../booking'
 import { Empty, LoadError, Loading, type Outcome, OutcomeMessage, Rating, ShowDate } from '../components'
 import { formatShowDate } from '../format'
@@ -56,9 +48,9 @@ function Suggestion({
   dates,
   onBook,
 }: {
-  movie: SuggestedMovie
+  movie: MovieDetail
   dates: string[] | undefined
-  onBook: (movie: SuggestedMovie, date: string) => void
+  onBook: (movie: MovieDetail, date: string) => void
 }) {
   const [date, setDate] = useState<string | undefined>(undefined)
   const chosen = date ?? dates?.[0]
@@ -96,9 +88,9 @@ export function Bookings() {
   const username = useRoute().params.username ?? ''
   const userPath = `/users/${encodeURIComponent(username)}`
   const user = useApi<User>(userPath)
-  const bookings = useApi<UserBookings>(`${userPath}/bookings`)
-  const suggestions = useApi<SuggestedMovie[]>(`${userPath}/suggested?limit=${SUGGESTIONS}`)
-  const showtimes = useApi<Showtimes>('/showtimes')
+  const bookings = useApi<BookedMovies>(`${userPath}/bookings`)
+  const suggestions = useApi<MovieDetail[]>(`${userPath}/suggested?limit=${SUGGESTIONS}`)
+  const showtimes = useApi<Schedule>('/showtimes')
   const [outcome, setOutcome] = useState<Outcome | undefined>(undefined)
   const name = user.data?.name ?? username
   usePageTitle(`${name}’s bookings`)
@@ -118,7 +110,7 @@ export function Bookings() {
     }
   }
 
-  async function book(movie: SuggestedMovie, date: string) {
+  async function book(movie: MovieDetail, date: string) {
     try {
       const created = await bookMovie(username, date, movie.id)
       const when = formatShowDate(date)

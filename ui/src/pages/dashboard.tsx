@@ -1,17 +1,12 @@
-import {
-  type AllBookings,
-  ApiError,
-  api,
-  type MovieCatalog,
-  type Showtimes,
-  type SystemStatus,
-  type UserDirectory,
-} from '../api'
+import type { AllBookings, MovieCollection, Schedule, SystemStatus, UserCollection } from '@cinema/kit/contracts'
+import { SERVICES as TOPOLOGY } from '@cinema/kit/topology'
+import { ApiError, api } from '../api'
 import { formatClock } from '../format'
 import { type Loaded, useApi, useLoader, usePageTitle } from '../hooks'
 
 const REFRESH_MS = 5_000
-const SERVICES = ['gateway', 'users', 'movies', 'showtimes', 'bookings'] as const
+/** The gateway's own /readyz tells about the gateway; its /status about the services behind it. */
+const BEHIND_GATEWAY = TOPOLOGY.gateway.peers
 const SERVICE_LABEL = new Map([
   ['gateway', 'Gateway'],
   ['users', 'Users'],
@@ -52,7 +47,7 @@ async function checkServices(): Promise<Health[]> {
     const { services } = await api.get<SystemStatus>('/status')
     return services.map(({ name, status, latencyMs, detail }) => ({ name, state: status, latencyMs, detail }))
   } catch {
-    return SERVICES.filter((name) => name !== 'gateway').map((name) => ({
+    return BEHIND_GATEWAY.map((name) => ({
       name,
       state: 'unknown' as const,
       detail: 'cannot be checked while the gateway is down',
@@ -128,9 +123,9 @@ const countBookings = (bookings: AllBookings) =>
 export function Dashboard() {
   usePageTitle('Dashboard')
   const health = useLoader('system', checkSystem, REFRESH_MS)
-  const movies = useApi<MovieCatalog>('/movies', REFRESH_MS)
-  const showtimes = useApi<Showtimes>('/showtimes', REFRESH_MS)
-  const users = useApi<UserDirectory>('/users', REFRESH_MS)
+  const movies = useApi<MovieCollection>('/movies', REFRESH_MS)
+  const showtimes = useApi<Schedule>('/showtimes', REFRESH_MS)
+  const users = useApi<UserCollection>('/users', REFRESH_MS)
   const bookings = useApi<AllBookings>('/bookings', REFRESH_MS)
 
   return (

@@ -1,5 +1,6 @@
+import type { Movie, MovieCollection, Schedule } from '@cinema/kit/contracts'
 import { useState } from 'preact/hooks'
-import { datesByMovie, type Movie, type MovieCatalog, type Showtimes } from '../api'
+import { datesByMovie } from '../api'
 import { Empty, LoadError, Loading, Rating } from '../components'
 import { formatShortShowDate, formatShowDate, isoShowDate, plural } from '../format'
 import { useApi, usePageTitle } from '../hooks'
@@ -35,8 +36,8 @@ function PlayDates({ dates }: { dates: string[] | undefined }) {
 
 export function Movies() {
   usePageTitle('Movies')
-  const movies = useApi<MovieCatalog>('/movies')
-  const showtimes = useApi<Showtimes>('/showtimes')
+  const movies = useApi<MovieCollection>('/movies')
+  const showtimes = useApi<Schedule>('/showtimes')
   const [filter, setFilter] = useState('')
   const [sortOrder, setSortOrder] = useState<SortOrder>('rating')
 

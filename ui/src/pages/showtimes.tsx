@@ -1,14 +1,7 @@
+import type { BookedMovies, Movie, MovieCollection, Schedule, UserCollection } from '@cinema/kit/contracts'
 import { useRef, useState } from 'preact/hooks'
 import { useLocation } from 'preact-iso'
-import {
-  entryOf,
-  type Movie,
-  type MovieCatalog,
-  movieIdOf,
-  type Showtimes as ShowtimesByDate,
-  type UserBookings,
-  type UserDirectory,
-} from '../api'
+import { entryOf, movieIdOf } from '../api'
 import { bookMovie, explainBookingFailure } from '../booking'
 import { Empty, LoadError, Loading, type Outcome, OutcomeMessage, Rating, ShowDate } from '../components'
 import { formatShortShowDate, formatShowDate, isoShowDate } from '../format'
@@ -59,7 +52,7 @@ function UserChoice({
   onChoose,
   selectRef,
 }: {
-  users: UserDirectory
+  users: UserCollection
   username: string
   onChoose: (username: string) => void
   selectRef: { current: HTMLSelectElement | null }
@@ -84,10 +77,10 @@ export function Showtimes() {
   usePageTitle('Showtimes')
   const { query, route } = useLocation()
   const username = query.user ?? ''
-  const showtimes = useApi<ShowtimesByDate>('/showtimes')
-  const movies = useApi<MovieCatalog>('/movies')
-  const users = useApi<UserDirectory>('/users')
-  const booked = useApi<UserBookings>(username ? `/users/${encodeURIComponent(username)}/bookings` : null)
+  const showtimes = useApi<Schedule>('/showtimes')
+  const movies = useApi<MovieCollection>('/movies')
+  const users = useApi<UserCollection>('/users')
+  const booked = useApi<BookedMovies>(username ? `/users/${encodeURIComponent(username)}/bookings` : null)
   const [outcome, setOutcome] = useState<Outcome | undefined>(undefined)
   const [pending, setPending] = useState<string | undefined>(undefined)
   const userSelect = useRef<HTMLSelectElement>(null)

@@ -1,12 +1,14 @@
+import type { User, UserCollection } from '@cinema/kit/contracts'
+import { USERNAME_PATTERN } from '@cinema/kit/username'
 import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
-import { ApiError, api, explain, type User, type UserDirectory } from '../api'
+import { ApiError, api, explain } from '../api'
 import { Empty, LoadError, Loading, type Outcome, OutcomeMessage } from '../components'
 import { formatMoment, plural } from '../format'
 import { useApi, usePageTitle } from '../hooks'
 
-// The users service accepts these ids (see the API contract); checking here saves a round trip.
-const USERNAME = /^[a-z0-9_]{1,64}$/
+// The ids the users service accepts; checking here saves a round trip.
+const USERNAME = new RegExp(USERNAME_PATTERN)
 const USERNAME_HINT = 'Lowercase letters, digits and _, at most 64 characters.'
 
 const userPath = (username: string) => `/users/${encodeURIComponent(username)}`
@@ -205,7 +207,7 @@ function UserCard({ user, onChanged }: { user: User; onChanged: (outcome: Outcom
 
 export function Users() {
   usePageTitle('Users')
-  const users = useApi<UserDirectory>('/users')
+  const users = useApi<UserCollection>('/users')
   const [outcome, setOutcome] = useState<Outcome | undefined>(undefined)
   const sorted = users.data ? Object.values(users.data).sort((a, b) => a.name.localeCompare(b.name)) : []
 

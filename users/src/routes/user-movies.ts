@@ -1,44 +1,11 @@
-import { contracts, ErrorResponse, emptyRecord, HttpError, ownValue, type PeerClient } from '@cinema/kit'
+import { contracts, ErrorResponse, emptyRecord, ownValue, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyInstance } from 'fastify'
-import { type Static, Type } from 'typebox'
+import { Type } from 'typebox'
 import type { Catalogs } from '../catalogs.js'
+import { forKnownUser } from '../known-user.js'
+import { DEFAULT_SUGGESTIONS, suggest } from '../suggestions.js'
 
-const BookedMovie = Type.Object({ title: Type.String(), rating: Type.Number(), uri: Type.String() })
-const BookedMovies = Type.Record(Type.String(), Type.Array(BookedMovie), {
-  description: 'the user’s booked movies for each date, keyed by YYYYMMDD',
-})
 const PeerFailures = { 404: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse }
-
-export const DEFAULT_SUGGESTIONS = 3
-
-/** Movies that play at least once and that the user has not booked, best rated first, ties by title. */
-export function suggest(
-  movies: contracts.MovieCollection,
-  schedule: contracts.Schedule,
-  booked: contracts.UserBookings,
-  limit: number,
-): contracts.MovieDetail[] {
-  const playing = new Set(Object.values(schedule).flat())
-  const seen = new Set(Object.values(booked).flat())
-  return Object.values(movies)
-    .filter((movie) => playing.has(movie.id) && !seen.has(movie.id))
-    .sort((a, b) => b.rating - a.rating || (a.title < b.title ? -1 : a.title > b.title ? 1 : 0))
-    .slice(0, limit)
-    .map((movie) => ({ ...movie, uri: contracts.movieUri(movie.id) }))
-}
-
-/**
- * Looks the user up in parallel with `lookups` (peer calls); an unknown user is a 404 whatever
- * the peers answered, otherwise a peer failure is the answer.
- */
-async function forKnownUser<T>(fastify: FastifyInstance, username: string, lookups: Promise<T>): Promise<T> {
-  const [user, result] = await Promise.allSettled([fastify.users.byId(username), lookups])
-  if (user.status === 'rejected') throw user.reason
-  if (!user.value) throw new HttpError(404, `user ${username} not found`)
-  if (result.status === 'rejected') throw result.reason
-  return result.value
-}
 
 export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; catalogs: Catalogs }> = async (
   fastify,
@@ -56,17 +23,17 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
         summary: 'The user’s bookings with each movie’s title, rating and uri',
         description: 'A known user without bookings gets {}.',
         params: Type.Object({ username: contracts.Username }),
-        response: { 200: BookedMovies, ...PeerFailures },
+        response: { 200: contracts.BookedMovies, ...PeerFailures },
       },
     },
     async (request) => {
       const { username } = request.params
       const [booked, movies] = await forKnownUser(
-        fastify,
+        fastify.users,
         username,
         Promise.all([bookingsOf(username, request.id), catalogs.movies.get(request.id)]),
       )
-      const result = emptyRecord<Static<typeof BookedMovie>[]>()
+      const result = emptyRecord<contracts.BookedMovie[]>()
       for (const [date, movieIds] of Object.entries(booked)) {
         result[date] = movieIds.flatMap((movieId) => {
           const movie = ownValue(movies, movieId)
@@ -98,7 +65,7 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
     async (request) => {
       const { username } = request.params
       const [booked, movies, schedule] = await forKnownUser(
-        fastify,
+        fastify.users,
         username,
         Promise.all([
           bookingsOf(username, request.id),

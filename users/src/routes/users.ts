@@ -1,7 +1,6 @@
 import { contracts, ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { User, UserCollection, UserId } from '../repository.js'
 
 const UsernameParams = Type.Object({ username: contracts.Username })
 const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name shown for the user' })
@@ -27,7 +26,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         operationId: 'listUsers',
         tags: ['users'],
         summary: 'Every user, keyed by username',
-        response: { 200: UserCollection, 503: ErrorResponse },
+        response: { 200: contracts.UserCollection, 503: ErrorResponse },
       },
     },
     async () => fastify.users.all(),
@@ -41,7 +40,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         tags: ['users'],
         summary: 'One user',
         params: UsernameParams,
-        response: { 200: User, 404: ErrorResponse, 503: ErrorResponse },
+        response: { 200: contracts.User, 404: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => {
@@ -58,8 +57,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         operationId: 'createUser',
         tags: ['users'],
         summary: 'Create a user (last_active is set to now)',
-        body: Type.Object({ id: UserId, name: Name }, { additionalProperties: false }),
-        response: { 201: User, 400: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
+        body: Type.Object({ id: contracts.UserId, name: Name }, { additionalProperties: false }),
+        response: { 201: contracts.User, 400: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request, reply) => {
@@ -79,7 +78,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         summary: 'Rename a user',
         params: UsernameParams,
         body: Type.Object({ name: Name }, { additionalProperties: false }),
-        response: { 200: User, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
+        response: { 200: contracts.User, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { type Static, Type } from 'typebox'
-import { PeerClient } from './peer.js'
+import { PeerClient } from './peer-client.js'
+import { localUrl, type ServiceName } from './topology.js'
 
 /** Environment settings shared by every service that calls peers. */
 export const PeerSettings = {
@@ -13,9 +14,9 @@ export const PeerSettings = {
 
 export type PeerSettingsConfig = Static<ReturnType<typeof Type.Object<typeof PeerSettings>>>
 
-/** A base-URL setting for one peer, defaulting to its local port. */
-export function peerUrl(name: string, port: number) {
-  return Type.String({ default: `http://127.0.0.1:${port}`, description: `base URL of the ${name} service` })
+/** A base-URL setting for one peer, defaulting to its port on this machine. */
+export function peerUrl(name: ServiceName) {
+  return Type.String({ default: localUrl(name), description: `base URL of the ${name} service` })
 }
 
 /** A client for one peer, closed with the app. */

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
 /** The read-only movie catalog, loaded once from its data file. */
-export class MovieCatalog {
+export class MovieRepository {
   constructor(private readonly movies: contracts.MovieCollection) {}
 
   all(): contracts.MovieCollection {
@@ -17,13 +17,13 @@ export class MovieCatalog {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    movies: MovieCatalog
+    movies: MovieRepository
   }
 }
 
-export const movieCatalog = fp(
+export const movieRepository = fp(
   async (fastify: FastifyInstance, options: { file: string }) => {
-    fastify.decorate('movies', new MovieCatalog(readDataFile(options.file, contracts.MovieCollection)))
+    fastify.decorate('movies', new MovieRepository(readDataFile(options.file, contracts.MovieCollection)))
   },
-  { name: 'movie-catalog' },
+  { name: 'movie-repository' },
 )

@@ -3,8 +3,8 @@ import t from 'tap'
 import { deadUrl, stub } from '../../test/helpers/servers.js'
 import { HttpError } from '../src/errors.js'
 import { createMetrics, metrics } from '../src/metrics.js'
-import { PeerClient, type PeerOptions } from '../src/peer.js'
-import { createPeerClient } from '../src/peers.js'
+import { PeerClient, type PeerOptions } from '../src/peer-client.js'
+import { createPeerClient } from '../src/peer-settings.js'
 
 function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
   const metrics = createMetrics()

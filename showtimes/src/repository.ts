@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 
 /** The read-only schedule of which movies play on which date, loaded once from its data file. */
-export class Schedule {
+export class ScheduleRepository {
   constructor(private readonly schedule: contracts.Schedule) {}
 
   all(): contracts.Schedule {
@@ -17,13 +17,13 @@ export class Schedule {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    schedule: Schedule
+    schedule: ScheduleRepository
   }
 }
 
-export const schedule = fp(
+export const scheduleRepository = fp(
   async (fastify: FastifyInstance, options: { file: string }) => {
-    fastify.decorate('schedule', new Schedule(readDataFile(options.file, contracts.Schedule)))
+    fastify.decorate('schedule', new ScheduleRepository(readDataFile(options.file, contracts.Schedule)))
   },
-  { name: 'showtime-schedule' },
+  { name: 'schedule-repository' },
 )
