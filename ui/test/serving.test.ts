@@ -57,6 +57,25 @@ for (const server of servers) {
       }
     })
 
+    t.test('a body over 1 MiB is a JSON 413, the gateway never asked', async (t) => {
+      const before = gateway.received.length
+      const body = JSON.stringify({ name: 'x'.repeat(1_100_000) })
+      const response = await send(
+        'PATCH',
+        `${ui.url}/api/users/dwight_schrute`,
+        { 'content-type': 'application/json' },
+        body,
+      )
+      t.equal(response.status, 413)
+      t.match(response.headers['content-type'], /^application\/json/)
+      t.same(JSON.parse(response.text), {
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: 'the request body is larger than 1048576 bytes',
+      })
+      t.equal(gateway.received.length, before)
+    })
+
     t.test("the gateway's 503 passes through at once, not retried", async (t) => {
       const before = gateway.received.length
       const started = performance.now()
