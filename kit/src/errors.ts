@@ -42,6 +42,20 @@ export function errorBody(statusCode: number, message: string) {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message }
 }
 
+// Names the caller chose (property names, paths made of them) are quoted back at most this long,
+// and at most this many: a 1 MB key name, or a thousand, came back whole in the 400.
+const ECHOED_NAME_LENGTH = 64
+const ECHOED_NAMES = 5
+
+const shortened = (text: string) =>
+  text.length > ECHOED_NAME_LENGTH ? `${text.slice(0, ECHOED_NAME_LENGTH)}… (${text.length} characters)` : text
+
+function listNames(names: string[]): string {
+  const listed = names.slice(0, ECHOED_NAMES).map((name) => `"${shortened(name)}"`)
+  const more = names.length - listed.length
+  return more > 0 ? `${listed.join(', ')} and ${more} more` : listed.join(', ')
+}
+
 /**
  * Turns schema validation errors into one sentence naming each bad field, e.g.
  * `params/date must match format "YYYYMMDD"; body has unknown property "x"`.
@@ -49,11 +63,11 @@ export function errorBody(statusCode: number, message: string) {
 export function describeValidationErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
   const sentences = new Set<string>()
   for (const error of errors) {
-    const where = `${dataVar}${error.instancePath}`
+    const where = `${dataVar}${shortened(error.instancePath)}`
     const params = error.params as { additionalProperties?: string[] }
     if (error.keyword === 'boolean') continue // restates an additionalProperties error
     if (error.keyword === 'additionalProperties' && params.additionalProperties) {
-      const names = params.additionalProperties.map((name) => `"${name}"`).join(', ')
+      const names = listNames(params.additionalProperties)
       sentences.add(
         `${where} has unknown ${params.additionalProperties.length > 1 ? 'properties' : 'property'} ${names}`,
       )
