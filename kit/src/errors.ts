@@ -161,9 +161,22 @@ function hostHeaderCount(rawHeaders: string[]): number {
   return count
 }
 
+// RFC 9110 §7.2 / RFC 3986: uri-host [":" port], an IP literal in brackets or a reg-name (which
+// covers IPv4 and is empty for a target without authority). "a, b" (two hosts joined by a proxy)
+// and "user@host" are not hosts.
+const HOST_VALUE = /^(?:\[[\dA-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
+
+/** Why the request's Host header is not acceptable, or undefined when it is. */
+function hostProblem(request: FastifyRequest): string | undefined {
+  const hosts = hostHeaderCount(request.raw.rawHeaders)
+  if (hosts === 0) return request.raw.httpVersion === '1.0' ? undefined : 'the Host header is missing'
+  if (hosts > 1) return 'the request has more than one Host header'
+  return HOST_VALUE.test(request.headers.host ?? '') ? undefined : 'the Host header is not a host and port'
+}
+
 /**
  * JSON errors for everything: thrown errors, validation failures, unknown routes, a Host header
- * missing or sent twice (RFC 9112 §3.2: 400), an expectation other than `100-continue` (417).
+ * missing, sent twice or malformed (RFC 9112 §3.2: 400), an expectation other than `100-continue` (417).
  */
 export const errorHandling = fp(
   async (fastify: FastifyInstance) => {
@@ -174,9 +187,8 @@ export const errorHandling = fp(
     )
 
     fastify.addHook('onRequest', (request, _reply, done) => {
-      const hosts = hostHeaderCount(request.raw.rawHeaders)
-      if (hosts === 1 || (hosts === 0 && request.raw.httpVersion === '1.0')) return done()
-      done(new HttpError(400, hosts === 0 ? 'the Host header is missing' : 'the request has more than one Host header'))
+      const problem = hostProblem(request)
+      done(problem === undefined ? undefined : new HttpError(400, problem))
     })
 
     // Node answers `Expect: 100-continue` itself and, without this listener, any other
