@@ -18,5 +18,6 @@ export {
 } from './metrics.js'
 export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from './peer.js'
 export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peers.js'
+export { dropHopByHop, forwardableRequestHeaders } from './proxy-headers.js'
 export { emptyRecord, ownValue, recordFromEntries } from './records.js'
 export { buildService, runService, type ServiceDefinition } from './service.js'

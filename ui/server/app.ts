@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs'
-import { errorBody, HttpError, REQUEST_ID_HEADER, type ServiceDefinition } from '@cinema/kit'
+import { errorBody, forwardableRequestHeaders, HttpError, REQUEST_ID_HEADER, type ServiceDefinition } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
@@ -28,13 +28,13 @@ async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayU
       // A 503 passes through at once, as the gateway's own does: reply-from would retry a GET's
       // 503 up to ten times (1.2 s with movies down, where the gateway answers in 3 ms).
       retryDelay: () => null,
-      rewriteRequestHeaders: (request, headers) => {
-        // Node has already answered `Expect: 100-continue`, and undici refuses to send the header
-        // (every such request was a 502 blaming the gateway): the gateway gets the body without it.
-        const { expect: _answered, ...forwarded } = headers
-        // The gateway keeps a well-formed incoming id, so one id follows the call through every log.
-        return { ...forwarded, [REQUEST_ID_HEADER]: request.id }
-      },
+      // Without hop-by-hop headers and `Expect`, which undici refuses to send (each was a 502
+      // blaming the gateway). The gateway keeps a well-formed incoming id, so one id follows the
+      // call through every log.
+      rewriteRequestHeaders: (request, headers) => ({
+        ...forwardableRequestHeaders(headers),
+        [REQUEST_ID_HEADER]: request.id,
+      }),
       // This origin's security headers are the UI's, whatever the gateway sets for its own clients.
       rewriteHeaders: (headers) => {
         const kept = { ...headers }

@@ -76,6 +76,18 @@ for (const server of servers) {
       t.equal(gateway.received.length, before)
     })
 
+    t.test('hop-by-hop headers a client sends stay on its connection', async (t) => {
+      const hopByHop: Record<string, string>[] = [
+        { 'keep-alive': 'timeout=5' },
+        { upgrade: 'websocket' },
+        { te: 'trailers' },
+      ]
+      for (const headers of hopByHop) {
+        const response = await get(`${ui.url}/api/movies`, headers)
+        t.equal(response.status, 200, `${JSON.stringify(headers)}: the gateway's answer, not a 502`)
+      }
+    })
+
     t.test("the gateway's 503 passes through at once, not retried", async (t) => {
       const before = gateway.received.length
       const started = performance.now()
