@@ -66,12 +66,12 @@ function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
 }
 
 /**
- * reply-from forwards no body at all when the parsed one is falsy, but JSON's `null`, `false` and
- * `0` are bodies (only the JSON parser makes them): they go on as sent, so the service judges them.
+ * reply-from forwards no body at all when the parsed one is falsy, but JSON's `null`, `false`, `0`
+ * and `""` are bodies (only the JSON parser makes them): they go on as sent, so the service judges them.
  */
 function falsyJsonBody(request: FastifyRequest) {
   const { body } = request
-  if (body !== null && body !== false && body !== 0) return undefined
+  if (body !== null && body !== false && body !== 0 && body !== '') return undefined
   return { body: JSON.stringify(body), contentType: request.headers['content-type'] ?? 'application/json' }
 }
 

@@ -42,6 +42,8 @@ const json = { 'content-type': 'application/json' }
 const HTTP_CASES: { name: string; path: string; init?: RequestInit; status: number }[] = [
   { name: 'JSON null', path: '/users', init: { method: 'POST', headers: json, body: 'null' }, status: 400 },
   { name: 'JSON false', path: '/users', init: { method: 'POST', headers: json, body: 'false' }, status: 400 },
+  { name: 'JSON 0', path: '/users', init: { method: 'POST', headers: json, body: '0' }, status: 400 },
+  { name: 'JSON empty string', path: '/users', init: { method: 'POST', headers: json, body: '""' }, status: 400 },
   { name: 'bad JSON', path: '/users', init: { method: 'POST', headers: json, body: '{"id":' }, status: 400 },
   { name: 'empty JSON body', path: '/users', init: { method: 'POST', headers: json, body: '' }, status: 400 },
   {
