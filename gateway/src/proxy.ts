@@ -1,22 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { errorBody, observer, type PeerOutcome } from '@cinema/kit'
+import { dropHopByHop, errorBody, forwardableRequestHeaders, observer, type PeerOutcome } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type Dispatcher, Pool } from 'undici'
 import type { GatewayConfig, Upstream } from './config.js'
 
-// RFC 9110 §7.6.1: meaningful for one connection only, never forwarded. (reply-from already drops
-// `connection` and the headers it names from requests; the same is done here for responses.)
-const HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]
 const CONNECT_FAILURES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -38,23 +26,12 @@ const OWN_CLIENT_ERRORS = new Set([
 // Answers up to this size are read whole and sent in one write; larger or unsized ones stream.
 const BUFFERED_BODY_LIMIT = 64 * 1024
 
-/** Deletes hop-by-hop headers in place: reply-from hands over its own copies. */
-function dropHopByHop<Headers extends IncomingHttpHeaders>(headers: Headers): Headers {
-  const named = headers.connection
-  if (typeof named === 'string') for (const name of named.split(',')) delete headers[name.trim().toLowerCase()]
-  for (const name of HOP_BY_HOP) delete headers[name]
-  return headers
-}
-
 /** What the service behind the gateway is told about the original request. */
 export function forwardedRequestHeaders(
   request: Pick<FastifyRequest, 'id' | 'ip' | 'protocol' | 'host'>,
   headers: IncomingHttpHeaders,
 ): IncomingHttpHeaders {
-  const forwarded = dropHopByHop(headers)
-  // Node has already answered `100 Continue` (the gateway reads the whole body before forwarding
-  // it), and undici refuses to send the header: the service gets the body without the question.
-  delete forwarded.expect
+  const forwarded = forwardableRequestHeaders(headers)
   const priorHops = forwarded['x-forwarded-for']
   forwarded['x-forwarded-for'] = priorHops ? `${priorHops}, ${request.ip}` : request.ip
   forwarded['x-forwarded-proto'] = request.protocol
@@ -89,12 +66,12 @@ function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
 }
 
 /**
- * reply-from forwards no body at all when the parsed one is falsy, but JSON's `null`, `false` and
- * `0` are bodies (only the JSON parser makes them): they go on as sent, so the service judges them.
+ * reply-from forwards no body at all when the parsed one is falsy, but JSON's `null`, `false`, `0`
+ * and `""` are bodies (only the JSON parser makes them): they go on as sent, so the service judges them.
  */
 function falsyJsonBody(request: FastifyRequest) {
   const { body } = request
-  if (body !== null && body !== false && body !== 0) return undefined
+  if (body !== null && body !== false && body !== 0 && body !== '') return undefined
   return { body: JSON.stringify(body), contentType: request.headers['content-type'] ?? 'application/json' }
 }
 

@@ -42,6 +42,8 @@ const json = { 'content-type': 'application/json' }
 const HTTP_CASES: { name: string; path: string; init?: RequestInit; status: number }[] = [
   { name: 'JSON null', path: '/users', init: { method: 'POST', headers: json, body: 'null' }, status: 400 },
   { name: 'JSON false', path: '/users', init: { method: 'POST', headers: json, body: 'false' }, status: 400 },
+  { name: 'JSON 0', path: '/users', init: { method: 'POST', headers: json, body: '0' }, status: 400 },
+  { name: 'JSON empty string', path: '/users', init: { method: 'POST', headers: json, body: '""' }, status: 400 },
   { name: 'bad JSON', path: '/users', init: { method: 'POST', headers: json, body: '{"id":' }, status: 400 },
   { name: 'empty JSON body', path: '/users', init: { method: 'POST', headers: json, body: '' }, status: 400 },
   {
@@ -98,6 +100,16 @@ const RAW_CASES: { name: string; request: string; status: number; at?: string[] 
   },
   { name: 'no Host header', request: 'GET /livez HTTP/1.1\r\nConnection: close\r\n\r\n', status: 400 },
   {
+    name: 'two hosts in one Host header',
+    request: 'GET /livez HTTP/1.1\r\nHost: a.test, b.test\r\nConnection: close\r\n\r\n',
+    status: 400,
+  },
+  {
+    name: 'a Host header with user info',
+    request: 'GET /livez HTTP/1.1\r\nHost: user@a.test\r\nConnection: close\r\n\r\n',
+    status: 400,
+  },
+  {
     name: 'a malformed header line',
     request: 'GET /livez HTTP/1.1\r\nHost: a.test\r\nBad Header: x\r\n\r\n',
     status: 400,
@@ -141,6 +153,10 @@ t.test('errors before any route, at every service and the gateway: JSON, one sha
       await rawRequest(url, 'GET /livez HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n'),
     )
     t.equal(one.status, 200, `${service}: one Host header is fine`)
+    for (const host of ['A.Test:8080', '127.0.0.1', '[::1]:5000', '']) {
+      const request = `GET /livez HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`
+      t.equal(parseRawResponse(await rawRequest(url, request)).status, 200, `${service}: Host "${host}" is fine`)
+    }
     const old = parseRawResponse(await rawRequest(url, 'GET /livez HTTP/1.0\r\n\r\n'))
     t.equal(old.status, 200, `${service}: HTTP/1.0 needs no Host`)
   }

@@ -42,6 +42,20 @@ export function errorBody(statusCode: number, message: string) {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message }
 }
 
+// Names the caller chose (property names, paths made of them) are quoted back at most this long,
+// and at most this many: a 1 MB key name, or a thousand, came back whole in the 400.
+const ECHOED_NAME_LENGTH = 64
+const ECHOED_NAMES = 5
+
+const shortened = (text: string) =>
+  text.length > ECHOED_NAME_LENGTH ? `${text.slice(0, ECHOED_NAME_LENGTH)}… (${text.length} characters)` : text
+
+function listNames(names: string[]): string {
+  const listed = names.slice(0, ECHOED_NAMES).map((name) => `"${shortened(name)}"`)
+  const more = names.length - listed.length
+  return more > 0 ? `${listed.join(', ')} and ${more} more` : listed.join(', ')
+}
+
 /**
  * Turns schema validation errors into one sentence naming each bad field, e.g.
  * `params/date must match format "YYYYMMDD"; body has unknown property "x"`.
@@ -49,11 +63,11 @@ export function errorBody(statusCode: number, message: string) {
 export function describeValidationErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
   const sentences = new Set<string>()
   for (const error of errors) {
-    const where = `${dataVar}${error.instancePath}`
+    const where = `${dataVar}${shortened(error.instancePath)}`
     const params = error.params as { additionalProperties?: string[] }
     if (error.keyword === 'boolean') continue // restates an additionalProperties error
     if (error.keyword === 'additionalProperties' && params.additionalProperties) {
-      const names = params.additionalProperties.map((name) => `"${name}"`).join(', ')
+      const names = listNames(params.additionalProperties)
       sentences.add(
         `${where} has unknown ${params.additionalProperties.length > 1 ? 'properties' : 'property'} ${names}`,
       )
@@ -81,11 +95,10 @@ function sendError(error: FastifyError | HttpError, request: FastifyRequest, rep
   return reply.code(statusCode).send(errorBody(statusCode, publicMessage(error, statusCode)))
 }
 
-/** RFC 9112 §3.2: a request without Host (HTTP/1.1) or with more than one is a 400, whatever else is wrong with it. */
+/** RFC 9112 §3.2: a request without Host (HTTP/1.1), with more than one or a malformed one is a 400, whatever else is wrong with it. */
 function hostHeaderProblem(request: FastifyRequest): HttpError | undefined {
-  const hosts = hostHeaderCount(request.raw.rawHeaders)
-  if (hosts === 1 || (hosts === 0 && request.raw.httpVersion === '1.0')) return undefined
-  return new HttpError(400, hosts === 0 ? 'the Host header is missing' : 'the request has more than one Host header')
+  const problem = hostProblem(request)
+  return problem === undefined ? undefined : new HttpError(400, problem)
 }
 
 /**
@@ -159,9 +172,22 @@ function hostHeaderCount(rawHeaders: string[]): number {
   return count
 }
 
+// RFC 9110 §7.2 / RFC 3986: uri-host [":" port], an IP literal in brackets or a reg-name (which
+// covers IPv4 and is empty for a target without authority). "a, b" (two hosts joined by a proxy)
+// and "user@host" are not hosts.
+const HOST_VALUE = /^(?:\[[\dA-Fa-f:.]+\]|[\w.~!$&'()*+,;=%-]*)(?::\d*)?$/
+
+/** Why the request's Host header is not acceptable, or undefined when it is. */
+function hostProblem(request: FastifyRequest): string | undefined {
+  const hosts = hostHeaderCount(request.raw.rawHeaders)
+  if (hosts === 0) return request.raw.httpVersion === '1.0' ? undefined : 'the Host header is missing'
+  if (hosts > 1) return 'the request has more than one Host header'
+  return HOST_VALUE.test(request.headers.host ?? '') ? undefined : 'the Host header is not a host and port'
+}
+
 /**
  * JSON errors for everything: thrown errors, validation failures, unknown routes, a Host header
- * missing or sent twice (RFC 9112 §3.2: 400), an expectation other than `100-continue` (417).
+ * missing, sent twice or malformed (RFC 9112 §3.2: 400), an expectation other than `100-continue` (417).
  */
 export const errorHandling = fp(
   async (fastify: FastifyInstance) => {

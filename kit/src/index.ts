@@ -18,6 +18,7 @@ export {
 } from './metrics.js'
 export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from './peer-client.js'
 export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peer-settings.js'
+export { dropHopByHop, forwardableRequestHeaders } from './proxy-headers.js'
 export { emptyRecord, ownValue, recordFromEntries } from './records.js'
 export { buildService, runService, type ServiceDefinition } from './service.js'
 export { SERVICES } from './topology.js'

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { HttpError } from './errors.js'
@@ -47,6 +48,16 @@ export function exceedsJsonLimits(text: string, limits = JSON_BODY_LIMITS): stri
   return null
 }
 
+/** Whether plain JSON.parse accepts `text` (asked only of a body the secure parser refused). */
+function isPlainJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /**
  * Fastify's own JSON parser (secure-json-parse: `__proto__` and `constructor.prototype` keys
  * refused) behind the limits above, for every service and the gateway.
@@ -56,11 +67,20 @@ export const jsonBody = fp(
     const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig
     const parse = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error')
     fastify.removeContentTypeParser('application/json')
-    fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
-      const body = raw as string // parseAs: 'string'
+    fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+      const bytes = raw as Buffer // parseAs: 'buffer'
+      // Decoding would put U+FFFD in place of each malformed sequence (overlong forms, lone
+      // surrogates, stray bytes), and that would be stored as if it had been sent.
+      if (!isUtf8(bytes)) return done(new HttpError(400, 'body is not valid UTF-8'), undefined)
+      const body = bytes.toString('utf8')
       const tooLarge = exceedsJsonLimits(body)
-      if (tooLarge) done(new HttpError(400, tooLarge), undefined)
-      else parse(request, body, done)
+      if (tooLarge) return done(new HttpError(400, tooLarge), undefined)
+      parse(request, body, (error, value) => {
+        // Fastify says "not valid JSON" of a prototype-poisoning key too: say what it is instead.
+        if (error && isPlainJson(body)) {
+          done(new HttpError(400, 'body must not have a "__proto__" key nor "constructor" with "prototype"'), undefined)
+        } else done(error, value)
+      })
     })
   },
   { name: 'cinema-json-body' },

@@ -60,7 +60,7 @@ t.test('the limits: depth from brackets, items from commas, nothing inside strin
 t.test('every service refuses too deep or too large JSON with a 400 saying why, and parses the rest', async (t) => {
   const app = await buildService(definition, loadConfig(Config, { LOG_LEVEL: 'silent' }))
   t.teardown(() => app.close())
-  const post = (payload: string) =>
+  const post = (payload: string | Buffer) =>
     app.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': 'application/json' } })
 
   const fine = await post(JSON.stringify({ name: 'x', tags: ['a', 'b'] }))
@@ -89,6 +89,48 @@ t.test('every service refuses too deep or too large JSON with a 400 saying why, 
     400,
     'constructor.prototype refused',
   )
+})
+
+t.test('a prototype-poisoning key is named as such, not called invalid JSON', async (t) => {
+  const app = await buildService(definition, loadConfig(Config, { LOG_LEVEL: 'silent' }))
+  t.teardown(() => app.close())
+  const message = 'body must not have a "__proto__" key nor "constructor" with "prototype"'
+  for (const payload of ['{"name":"x","__proto__":{"admin":true}}', '{"constructor":{"prototype":{"admin":true}}}']) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/things',
+      payload,
+      headers: { 'content-type': 'application/json' },
+    })
+    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message }, payload)
+  }
+})
+
+t.test('a body that is not valid UTF-8 is a 400, never stored with U+FFFD in its place', async (t) => {
+  const app = await buildService(definition, loadConfig(Config, { LOG_LEVEL: 'silent' }))
+  t.teardown(() => app.close())
+  const post = (bytes: number[]) =>
+    app.inject({
+      method: 'POST',
+      url: '/things',
+      payload: Buffer.concat([Buffer.from('{"name":"a'), Buffer.from(bytes), Buffer.from('b"}')]),
+      headers: { 'content-type': 'application/json' },
+    })
+  const malformed: [label: string, bytes: number[]][] = [
+    ['a stray byte', [0xff]],
+    ['an overlong NUL', [0xc0, 0x80]],
+    ['an overlong slash', [0xe0, 0x80, 0xaf]],
+    ['a lone surrogate', [0xed, 0xa0, 0x80]],
+    ['a truncated sequence', [0xe2, 0x82]],
+    ['beyond U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+  ]
+  for (const [label, bytes] of malformed) {
+    const response = await post(bytes)
+    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message: 'body is not valid UTF-8' }, label)
+  }
+  const accepted = await post([...Buffer.from('ë🎬')])
+  t.equal(accepted.statusCode, 201, 'multi-byte UTF-8 is fine')
+  t.same(accepted.json(), { name: 'aë🎬b' })
 })
 
 t.test('the worst body costs a few ms of CPU, not a hundred', async (t) => {

@@ -116,6 +116,11 @@ t.test('bad input gets a 400 that says what was wrong', async (t) => {
   const missing = await post('{}')
   t.equal(missing.json().message, 'body must have required properties name, size')
 
+  const hugeName = await post(JSON.stringify({ name: 'x', size: 1, ['k'.repeat(1_000_000)]: 1 }))
+  t.equal(hugeName.json().message, `body has unknown property "${'k'.repeat(64)}… (1000000 characters)"`)
+  const manyNames = await post(JSON.stringify({ name: 'x', size: 1, a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7 }))
+  t.equal(manyNames.json().message, 'body has unknown properties "a", "b", "c", "d", "e" and 2 more')
+
   const broken = await post('{"name":')
   t.equal(broken.statusCode, 400)
   t.match(broken.json(), { statusCode: 400, error: 'Bad Request', message: /JSON/ })

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs'
-import { errorBody, REQUEST_ID_HEADER, type ServiceDefinition } from '@cinema/kit'
+import { errorBody, forwardableRequestHeaders, HttpError, REQUEST_ID_HEADER, type ServiceDefinition } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
@@ -10,14 +10,31 @@ import { HASHED_ASSET_CACHING, PAGE_CACHE_CONTROL, SECURITY_HEADERS } from './he
 async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayUrl: string }) {
   // Bodies pass through unparsed (the proxy adds its own parser); the gateway parses them.
   fastify.removeContentTypeParser('application/json')
+  // The gateway answers a body over its limit (the same 1 MiB) with 413 and closes the connection
+  // while the body is still being sent, which the proxy could only report as a 502 blaming the
+  // gateway: a body declared larger is refused here first, as nginx's client_max_body_size does.
+  const { bodyLimit } = fastify.initialConfig
+  fastify.addHook('onRequest', async (request) => {
+    if (bodyLimit !== undefined && Number(request.headers['content-length']) > bodyLimit) {
+      throw new HttpError(413, `the request body is larger than ${bodyLimit} bytes`)
+    }
+  })
   await fastify.register(proxy, {
     upstream: gatewayUrl,
     prefix: '/api',
     rewritePrefix: '/',
     disableRequestLogging: true,
     replyOptions: {
-      // The gateway keeps a well-formed incoming id, so one id follows the call through every log.
-      rewriteRequestHeaders: (request, headers) => ({ ...headers, [REQUEST_ID_HEADER]: request.id }),
+      // A 503 passes through at once, as the gateway's own does: reply-from would retry a GET's
+      // 503 up to ten times (1.2 s with movies down, where the gateway answers in 3 ms).
+      retryDelay: () => null,
+      // Without hop-by-hop headers and `Expect`, which undici refuses to send (each was a 502
+      // blaming the gateway). The gateway keeps a well-formed incoming id, so one id follows the
+      // call through every log.
+      rewriteRequestHeaders: (request, headers) => ({
+        ...forwardableRequestHeaders(headers),
+        [REQUEST_ID_HEADER]: request.id,
+      }),
       // This origin's security headers are the UI's, whatever the gateway sets for its own clients.
       rewriteHeaders: (headers) => {
         const kept = { ...headers }

@@ -5,8 +5,8 @@ import t from 'tap'
 import { trickle } from '../../test/helpers/slow-client.js'
 import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from '../server/headers.js'
 import { BUILT_APP, builtIndexHtml, initialAssets } from './helpers/build.js'
-import { startFakeGateway } from './helpers/fake-gateway.js'
-import { get } from './helpers/http.js'
+import { startFakeGateway, UNAVAILABLE_PATH } from './helpers/fake-gateway.js'
+import { get, send } from './helpers/http.js'
 import { findNginx, startNginx } from './helpers/nginx.js'
 import { startUiServer } from './helpers/ui-server.js'
 
@@ -45,6 +45,58 @@ for (const server of servers) {
       t.equal(gateway.received.at(-1)?.url, '/movies?x=1')
       t.match(gateway.received.at(-1)?.requestId, /^[\w-]{16,}$/, 'with a request id to follow it in the logs')
       t.notOk(response.headers['cache-control'], 'the gateway decides about caching its answers')
+    })
+
+    t.test('a body sent with `Expect: 100-continue` reaches the gateway, with the expectation met here', async (t) => {
+      const body = JSON.stringify({ name: 'Dwight Schrute' })
+      const headers = { 'content-type': 'application/json', expect: '100-continue' }
+      for (const method of ['POST', 'PUT', 'PATCH']) {
+        const response = await send(method, `${ui.url}/api/users/dwight_schrute`, headers, body)
+        t.equal(response.status, 200, `${method}: the gateway's answer, not a 502`)
+        t.match(gateway.received.at(-1), { method, url: '/users/dwight_schrute', body }, `${method}: body forwarded`)
+      }
+    })
+
+    t.test('a body over 1 MiB is a JSON 413, the gateway never asked', async (t) => {
+      const before = gateway.received.length
+      const body = JSON.stringify({ name: 'x'.repeat(1_100_000) })
+      const response = await send(
+        'PATCH',
+        `${ui.url}/api/users/dwight_schrute`,
+        { 'content-type': 'application/json' },
+        body,
+      )
+      t.equal(response.status, 413)
+      t.match(response.headers['content-type'], /^application\/json/)
+      t.same(JSON.parse(response.text), {
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: 'the request body is larger than 1048576 bytes',
+      })
+      t.equal(gateway.received.length, before)
+    })
+
+    t.test('hop-by-hop headers a client sends stay on its connection', async (t) => {
+      const hopByHop: Record<string, string>[] = [
+        { 'keep-alive': 'timeout=5' },
+        { upgrade: 'websocket' },
+        { te: 'trailers' },
+      ]
+      for (const headers of hopByHop) {
+        const response = await get(`${ui.url}/api/movies`, headers)
+        t.equal(response.status, 200, `${JSON.stringify(headers)}: the gateway's answer, not a 502`)
+      }
+    })
+
+    t.test("the gateway's 503 passes through at once, not retried", async (t) => {
+      const before = gateway.received.length
+      const started = performance.now()
+      const response = await get(`${ui.url}/api${UNAVAILABLE_PATH}/movies`)
+      const elapsedMs = performance.now() - started
+      t.equal(response.status, 503)
+      t.same(JSON.parse(response.text), { answeredBy: 'fake gateway', path: `${UNAVAILABLE_PATH}/movies` })
+      t.equal(gateway.received.length - before, 1, 'the gateway was asked once')
+      t.ok(elapsedMs < 200, `answered in ${Math.round(elapsedMs)} ms`)
     })
 
     t.test('a client sending its headers a byte every 500 ms is cut off within 12 s', async (t) => {

@@ -213,6 +213,8 @@ async function invisibleNames(t: Test, { users }: Services) {
     '\u2800', // blank Braille pattern
     '\u00ad\u034f\ufe0f', // soft hyphen, grapheme joiner, variation selector
     '\u202e\u200e', // bidi override and mark
+    '\u{1d159}', // musical symbol null notehead, drawn as nothing
+    '\u0378\uffff\u{e0080}', // unassigned, a noncharacter, an unassigned tag
   ]
   // (U+FEFF is white space to String.prototype.trim: "blank" alone then.)
   const message = /^body\/name must not be blank(: it has no visible character)?$/

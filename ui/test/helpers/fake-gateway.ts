@@ -5,20 +5,35 @@ import type { AddressInfo } from 'node:net'
 export interface FakeGateway {
   url: string
   /** Every request that reached it, in order. */
-  received: { url: string; requestId: string | undefined }[]
+  received: { method: string; url: string; requestId: string | undefined; expect: string | undefined; body: string }[]
   /** Stops it (again is fine), as a gateway that went down. */
   close(): Promise<void>
 }
 
-/** Stands in for the gateway: answers every request with JSON naming the path it was asked for. */
+/** The path below which the fake gateway answers 503, as the real one does while a service is down. */
+export const UNAVAILABLE_PATH = '/unavailable'
+
+/**
+ * Stands in for the gateway: answers every request with JSON naming the path it was asked for
+ * (503 under UNAVAILABLE_PATH).
+ */
 export async function startFakeGateway(): Promise<FakeGateway> {
   const received: FakeGateway['received'] = []
-  const server = createServer((request, response) => {
-    received.push({ url: request.url ?? '', requestId: request.headers['x-request-id'] as string | undefined })
+  const server = createServer(async (request, response) => {
+    let body = ''
+    for await (const chunk of request) body += chunk
+    received.push({
+      method: request.method ?? '',
+      url: request.url ?? '',
+      requestId: request.headers['x-request-id'] as string | undefined,
+      expect: request.headers.expect,
+      body,
+    })
     response.setHeader('content-type', 'application/json; charset=utf-8')
     // As a gateway with its own security headers would; the UI must answer with its own instead.
     response.setHeader('content-security-policy', "default-src 'none'")
     response.setHeader('referrer-policy', 'same-origin')
+    response.statusCode = request.url?.startsWith(UNAVAILABLE_PATH) ? 503 : 200
     response.end(JSON.stringify({ answeredBy: 'fake gateway', path: request.url }))
   })
   server.listen(0, '127.0.0.1')

@@ -10,8 +10,18 @@ export interface RawResponse {
 
 /** A GET that shows the answer as the server sent it (fetch would decompress and hide that). */
 export function get(url: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return send('GET', url, headers)
+}
+
+/** A request with any method and body, its answer as the server sent it. */
+export function send(
+  method: string,
+  url: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { headers }, (response) => {
+    const outgoing = request(url, { method, headers }, (response) => {
       const chunks: Buffer[] = []
       response.on('data', (chunk: Buffer) => chunks.push(chunk))
       response.on('end', () => {
@@ -21,6 +31,6 @@ export function get(url: string, headers: Record<string, string> = {}): Promise<
       response.on('error', reject)
     })
     outgoing.on('error', reject)
-    outgoing.end()
+    outgoing.end(body)
   })
 }

@@ -7,8 +7,10 @@ const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name 
 
 // What shows nothing on its own: white space, format and other default-ignorable characters
 // (zero-width space and joiners, U+2060, U+FEFF, Hangul fillers, variation selectors), combining
-// marks with no letter to sit on, the blank Braille pattern. A name needs a character besides these.
-const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{M}\u2800]/u
+// marks with no letter to sit on, the blank Braille pattern and the blank musical null notehead,
+// unassigned code points and noncharacters (nothing to show, or a box where a font has no glyph).
+// A name needs a character besides these.
+const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{Cn}\p{M}\u2800\u{1D159}]/u
 
 /** The name trimmed; 400 when nothing of it would show. */
 function nonBlank(name: string): string {
