@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { errorBody, observer, type PeerOutcome } from '@cinema/kit'
+import { classifyNetworkError, errorBody, networkErrorCode, observer, type PeerOutcome } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type Dispatcher, Pool } from 'undici'
@@ -17,14 +17,6 @@ const HOP_BY_HOP = [
   'transfer-encoding',
   'upgrade',
 ]
-const CONNECT_FAILURES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-])
 // Raised by the gateway's own HTTP client before or while sending, never by the service: a
 // request it could not build (undici refuses some headers), a pool closed by a shutdown.
 const OWN_CLIENT_ERRORS = new Set([
@@ -109,22 +101,17 @@ interface UpstreamFailure {
 
 /** Whether reply-from's error is the gateway's own (its client failed), not the service's. */
 export function isOwnClientError(error: Error): boolean {
-  return OWN_CLIENT_ERRORS.has(rootCodeOf(error))
-}
-
-function rootCodeOf(error: Error): string {
-  const { code, cause } = error as Error & { code?: string; cause?: { code?: string } }
-  return cause?.code ?? code ?? ''
+  return OWN_CLIENT_ERRORS.has(networkErrorCode(error) ?? '')
 }
 
 /** Why reply-from could not get an answer from the service, said as the client should read it. */
 export function describeUpstreamError(name: string, timeoutMs: number, error: Error): UpstreamFailure {
   const { statusCode } = error as Error & { statusCode?: number }
-  const rootCode = rootCodeOf(error)
-  if (CONNECT_FAILURES.has(rootCode) || rootCode === 'UND_ERR_CONNECT_TIMEOUT' || statusCode === 503) {
+  const failure = classifyNetworkError(error)
+  if (failure === 'connect' || statusCode === 503) {
     return { statusCode: 503, outcome: 'unavailable', message: `${name} service is unavailable` }
   }
-  if (statusCode === 504) {
+  if (failure === 'timeout' || statusCode === 504) {
     return { statusCode: 504, outcome: 'timeout', message: `${name} service did not answer within ${timeoutMs} ms` }
   }
   return { statusCode: 502, outcome: 'server_error', message: `${name} service sent an invalid answer` }

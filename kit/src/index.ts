@@ -16,7 +16,15 @@ export {
   observer,
   type PeerOutcome,
 } from './metrics.js'
+export { classifyNetworkError, type NetworkFailure, networkErrorCode } from './network-errors.js'
 export { CircuitBreaker, PeerClient, type PeerOptions, type PeerResponse } from './peer.js'
-export { createPeerClient, PeerSettings, type PeerSettingsConfig, peerUrl } from './peers.js'
+export {
+  createPeerClient,
+  type PeerClientOptions,
+  PeerSettings,
+  type PeerSettingsConfig,
+  peerOptions,
+  peerUrl,
+} from './peers.js'
 export { emptyRecord, ownValue, recordFromEntries } from './records.js'
 export { buildService, runService, type ServiceDefinition } from './service.js'
