@@ -1,5 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { classifyNetworkError, errorBody, networkErrorCode, observer, type PeerOutcome } from '@cinema/kit'
+import {
+  classifyNetworkError,
+  type ErrorCode,
+  errorBody,
+  networkErrorCode,
+  observer,
+  type PeerOutcome,
+} from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type Dispatcher, Pool } from 'undici'
@@ -67,7 +74,7 @@ function forwardedResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHea
  * Small answers (all of this API's) are read whole and sent with one write: piping a stream per
  * response cost more CPU than the copy (CPU profile under load). Large or unsized ones stream.
  */
-function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
+function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse, service: string) {
   const length = Number(response.headers['content-length'])
   if (!(length <= BUFFERED_BODY_LIMIT)) return reply.send(response.stream)
   response.stream.arrayBuffer().then(
@@ -75,7 +82,7 @@ function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
     (error: unknown) => {
       reply.request.log.warn({ cause: String(error) }, 'the answer broke off')
       reply.removeHeader('content-length')
-      reply.code(502).send(errorBody(502, 'the service’s answer broke off'))
+      reply.code(502).send(errorBody(502, 'the service’s answer broke off', 'PEER_BAD_ANSWER', service))
     },
   )
 }
@@ -96,6 +103,7 @@ type UpstreamResponse = { headers: IncomingHttpHeaders; stream: BodyReadable }
 interface UpstreamFailure {
   statusCode: 502 | 503 | 504
   outcome: PeerOutcome
+  code: ErrorCode
   message: string
 }
 
@@ -109,12 +117,19 @@ export function describeUpstreamError(name: string, timeoutMs: number, error: Er
   const { statusCode } = error as Error & { statusCode?: number }
   const failure = classifyNetworkError(error)
   if (failure === 'connect' || statusCode === 503) {
-    return { statusCode: 503, outcome: 'unavailable', message: `${name} service is unavailable` }
+    return {
+      statusCode: 503,
+      outcome: 'unavailable',
+      code: 'PEER_UNAVAILABLE',
+      message: `${name} service is unavailable`,
+    }
   }
   if (failure === 'timeout' || statusCode === 504) {
-    return { statusCode: 504, outcome: 'timeout', message: `${name} service did not answer within ${timeoutMs} ms` }
+    const message = `${name} service did not answer within ${timeoutMs} ms`
+    return { statusCode: 504, outcome: 'timeout', code: 'PEER_TIMEOUT', message }
   }
-  return { statusCode: 502, outcome: 'server_error', message: `${name} service sent an invalid answer` }
+  const message = `${name} service sent an invalid answer`
+  return { statusCode: 502, outcome: 'server_error', code: 'PEER_BAD_ANSWER', message }
 }
 
 declare module 'fastify' {
@@ -173,7 +188,7 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
       rewriteHeaders: forwardedResponseHeaders,
       // reply-from's typings name the raw response; what it passes is { statusCode, headers, stream }.
       onResponse: (_request, reply, response) =>
-        sendUpstreamBody(reply as FastifyReply, response as unknown as UpstreamResponse),
+        sendUpstreamBody(reply as FastifyReply, response as unknown as UpstreamResponse, upstream.name),
       onError: (reply, { error }) => {
         if (isOwnClientError(error)) {
           // Not the service's failure: the kit's error handler logs it as the gateway's own and answers 500.
@@ -187,7 +202,7 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
           { upstream: upstream.name, cause: String(error.cause ?? error.message) },
           failure.message,
         )
-        reply.code(failure.statusCode).send(errorBody(failure.statusCode, failure.message))
+        reply.code(failure.statusCode).send(errorBody(failure.statusCode, failure.message, failure.code, upstream.name))
       },
     },
   })

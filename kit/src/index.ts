@@ -6,7 +6,7 @@ export { type Migration, migrate, sqlMigrations } from './db/migrations.js'
 export { openDatabase } from './db/open.js'
 export { database } from './db/plugin.js'
 export { seedMigration } from './db/seed.js'
-export { ErrorResponse, errorBody, HttpError } from './errors.js'
+export { ERROR_CODES, type ErrorBody, type ErrorCode, ErrorResponse, errorBody, HttpError } from './errors.js'
 export { indexRoute } from './index-route.js'
 export { loggerOptions, REQUEST_ID_HEADER, requestIdFrom } from './logging.js'
 export {

@@ -59,7 +59,7 @@ export const jsonBody = fp(
     fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
       const body = raw as string // parseAs: 'string'
       const tooLarge = exceedsJsonLimits(body)
-      if (tooLarge) done(new HttpError(400, tooLarge), undefined)
+      if (tooLarge) done(new HttpError(400, tooLarge, { code: 'BODY_TOO_LARGE' }), undefined)
       else parse(request, body, done)
     })
   },

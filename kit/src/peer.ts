@@ -122,7 +122,11 @@ export class PeerClient {
     const method = request.method ?? 'GET'
     if (this.#breaker?.tryAcquire() === false) {
       this.#observe(method, 'circuit_open', 0)
-      throw new HttpError(503, `${this.name} service is unavailable (failing; calls paused briefly)`, { expose: true })
+      throw new HttpError(503, `${this.name} service is unavailable (failing; calls paused briefly)`, {
+        code: 'PEER_UNAVAILABLE',
+        service: this.name,
+        expose: true,
+      })
     }
     const started = performance.now()
     try {
@@ -133,6 +137,8 @@ export class PeerClient {
       if (response.statusCode >= 500) {
         this.#breaker?.failed()
         throw new HttpError(503, `${this.name} service is unavailable (it answered ${response.statusCode})`, {
+          code: 'PEER_UNAVAILABLE',
+          service: this.name,
           expose: true,
         })
       }
@@ -145,11 +151,18 @@ export class PeerClient {
       this.#breaker?.failed()
       if (timedOut) {
         throw new HttpError(504, `${this.name} service did not answer within ${this.options.responseTimeoutMs} ms`, {
+          code: 'PEER_TIMEOUT',
+          service: this.name,
           cause: error,
           expose: true,
         })
       }
-      throw new HttpError(503, `${this.name} service is unavailable`, { cause: error, expose: true })
+      throw new HttpError(503, `${this.name} service is unavailable`, {
+        code: 'PEER_UNAVAILABLE',
+        service: this.name,
+        cause: error,
+        expose: true,
+      })
     }
   }
 
@@ -158,7 +171,11 @@ export class PeerClient {
     const response = await this.request({ path, requestId })
     if (response.statusCode === 404) return undefined
     if (response.statusCode >= 400) {
-      throw new HttpError(502, `${this.name} service refused ${path} (${response.statusCode})`, { expose: true })
+      throw new HttpError(502, `${this.name} service refused ${path} (${response.statusCode})`, {
+        code: 'PEER_BAD_ANSWER',
+        service: this.name,
+        expose: true,
+      })
     }
     return response.body as T
   }

@@ -26,7 +26,7 @@ async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayU
       },
       onError: (reply, { error }) => {
         reply.request.log.warn({ cause: String(error.cause ?? error.message) }, 'gateway is unavailable')
-        reply.code(502).send(errorBody(502, 'gateway is unavailable'))
+        reply.code(502).send(errorBody(502, 'gateway is unavailable', 'PEER_UNAVAILABLE', 'gateway'))
       },
     },
   })

@@ -23,6 +23,8 @@ export async function reachable<T>(service: string, call: () => Promise<T>): Pro
   } catch (error) {
     if (!isUnavailable(error)) throw error
     throw new HttpError(503, `the ${service} database is unavailable; try again in a moment`, {
+      code: 'DATABASE_UNAVAILABLE',
+      service,
       cause: error,
       expose: true,
     })

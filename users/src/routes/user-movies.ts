@@ -35,7 +35,7 @@ export function suggest(
 async function forKnownUser<T>(fastify: FastifyInstance, username: string, lookups: Promise<T>): Promise<T> {
   const [user, result] = await Promise.allSettled([fastify.users.byId(username), lookups])
   if (user.status === 'rejected') throw user.reason
-  if (!user.value) throw new HttpError(404, `user ${username} not found`)
+  if (!user.value) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
   if (result.status === 'rejected') throw result.reason
   return result.value
 }
