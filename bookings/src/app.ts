@@ -1,4 +1,4 @@
-import { createPeerClient, database, indexRoute, type ServiceDefinition } from '@cinema/kit'
+import { createPeerClient, database, indexRoute, peerOptions, type ServiceDefinition } from '@cinema/kit'
 import { BookingRules } from './booking-rules.js'
 import type { BookingsConfig } from './config.js'
 import { bookingMigrations, bookingRepository } from './repository.js'
@@ -11,8 +11,8 @@ export const bookingsService: ServiceDefinition<BookingsConfig> = {
     await fastify.register(database, { service: 'bookings', config, migrations: bookingMigrations(config.SEED_FILE) })
     await fastify.register(bookingRepository)
     const rules = new BookingRules(
-      createPeerClient(fastify, config, 'users', config.USERS_URL),
-      createPeerClient(fastify, config, 'showtimes', config.SHOWTIMES_URL),
+      createPeerClient(fastify, peerOptions(config, 'users', config.USERS_URL)),
+      createPeerClient(fastify, peerOptions(config, 'showtimes', config.SHOWTIMES_URL)),
     )
     await fastify.register(indexRoute, { subresources: { bookings: '/bookings', booking: '/bookings/<username>' } })
     await fastify.register(bookingRoutes, { rules })

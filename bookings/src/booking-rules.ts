@@ -13,7 +13,8 @@ export class BookingRules {
       this.users.getJson(`/users/${encodeURIComponent(username)}`, requestId),
       this.showtimes.getJson<string[]>(`/showtimes/${date}`, requestId),
     ])
-    if (user === undefined) throw new HttpError(404, `user ${username} not found`)
-    if (!playing?.includes(movieId)) throw new HttpError(422, `movie ${movieId} does not play on ${date}`)
+    if (user === undefined) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
+    if (!playing?.includes(movieId))
+      throw new HttpError(422, `movie ${movieId} does not play on ${date}`, { code: 'MOVIE_NOT_PLAYING' })
   }
 }

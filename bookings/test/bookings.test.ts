@@ -58,7 +58,12 @@ t.test('reads: the original bookings, per user, 404 for a user without any', asy
   t.same((await app.inject('/bookings/dwight_schrute')).json(), SEEDED.dwight_schrute)
   const none = await app.inject('/bookings/jim_the_duck_guy')
   t.equal(none.statusCode, 404)
-  t.same(none.json(), { statusCode: 404, error: 'Not Found', message: 'no bookings for jim_the_duck_guy' })
+  t.same(none.json(), {
+    statusCode: 404,
+    error: 'Not Found',
+    message: 'no bookings for jim_the_duck_guy',
+    code: 'BOOKING_NOT_FOUND',
+  })
 })
 
 t.test('PUT books once: 201 with the booking, then 200; the read shows it', async (t) => {
@@ -88,7 +93,12 @@ t.test('PUT refuses what the owning services deny', async (t) => {
 
   const unknownUser = await put(`jim_the_duck_guy/20151201/${CREED}`)
   t.equal(unknownUser.statusCode, 404)
-  t.same(unknownUser.json(), { statusCode: 404, error: 'Not Found', message: 'user jim_the_duck_guy not found' })
+  t.same(unknownUser.json(), {
+    statusCode: 404,
+    error: 'Not Found',
+    message: 'user jim_the_duck_guy not found',
+    code: 'USER_NOT_FOUND',
+  })
 
   const notPlaying = await put(`dwight_schrute/20151130/${CREED}`)
   t.equal(notPlaying.statusCode, 422)
@@ -96,6 +106,7 @@ t.test('PUT refuses what the owning services deny', async (t) => {
     statusCode: 422,
     error: 'Unprocessable Entity',
     message: `movie ${CREED} does not play on 20151130`,
+    code: 'MOVIE_NOT_PLAYING',
   })
 
   const noShowsThatDay = await put(`dwight_schrute/20490101/${CREED}`)
@@ -123,6 +134,7 @@ t.test('DELETE cancels: 204, then 404', async (t) => {
     statusCode: 404,
     error: 'Not Found',
     message: `dwight_schrute has no booking of ${MARTIAN} on 20151205`,
+    code: 'BOOKING_NOT_FOUND',
   })
   t.same((await app.inject('/bookings/dwight_schrute')).json()['20151205'], ['276c79ec-a26a-40a6-b3d3-fb242a5947b6'])
   t.equal((await app.inject({ method: 'DELETE', url: `/bookings/dwight_schrute/12-05/${MARTIAN}` })).statusCode, 400)
@@ -134,7 +146,13 @@ t.test('peers down or slow: 503/504 naming them, nothing written', async (t) => 
   const { app } = await setup(t, { USERS_URL: await deadUrl(), PEER_TIMEOUT_MS: '300' })
   const down = await app.inject({ method: 'PUT', url: `/bookings/dwight_schrute/20151130/${DINOSAUR}` })
   t.equal(down.statusCode, 503)
-  t.same(down.json(), { statusCode: 503, error: 'Service Unavailable', message: 'users service is unavailable' })
+  t.same(down.json(), {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'users service is unavailable',
+    code: 'PEER_UNAVAILABLE',
+    service: 'users',
+  })
 
   const { app: withSlowShowtimes } = await setup(t, { SHOWTIMES_URL: slow.url, PEER_TIMEOUT_MS: '300' })
   const started = Date.now()

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { errorBody } from '@cinema/kit'
+import { HttpError } from '@cinema/kit'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
@@ -52,11 +52,9 @@ export const hardening = fp(
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
       allowList: items(config.RATE_LIMIT_ALLOW),
-      errorResponseBuilder: (_request, context) => ({
-        ...errorBody(429, `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
-        // The plugin throws what this returns; the status travels with it to the error handler.
-        statusCode: 429,
-      }),
+      // The plugin throws what this returns, for the error handler to answer.
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(429, `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { code: 'RATE_LIMITED' }),
     })
     fastify.addHook('onRequest', fastify.rateLimit())
   },

@@ -1,18 +1,19 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { dropHopByHop, errorBody, forwardableRequestHeaders, observer, type PeerOutcome } from '@cinema/kit'
+import {
+  classifyNetworkError,
+  dropHopByHop,
+  type ErrorCode,
+  errorBody,
+  forwardableRequestHeaders,
+  networkErrorCode,
+  observer,
+  type PeerOutcome,
+} from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { type Dispatcher, Pool } from 'undici'
 import type { GatewayConfig, Upstream } from './config.js'
 
-const CONNECT_FAILURES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-])
 // Raised by the gateway's own HTTP client before or while sending, never by the service: a
 // request it could not build (undici refuses some headers), a pool closed by a shutdown.
 const OWN_CLIENT_ERRORS = new Set([
@@ -52,7 +53,7 @@ function forwardedResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHea
  * Small answers (all of this API's) are read whole and sent with one write: piping a stream per
  * response cost more CPU than the copy (CPU profile under load). Large or unsized ones stream.
  */
-function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
+function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse, service: string) {
   const length = Number(response.headers['content-length'])
   if (!(length <= BUFFERED_BODY_LIMIT)) return reply.send(response.stream)
   response.stream.arrayBuffer().then(
@@ -60,7 +61,7 @@ function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse) {
     (error: unknown) => {
       reply.request.log.warn({ cause: String(error) }, 'the answer broke off')
       reply.removeHeader('content-length')
-      reply.code(502).send(errorBody(502, 'the service’s answer broke off'))
+      reply.code(502).send(errorBody(502, 'the service’s answer broke off', 'PEER_BAD_ANSWER', service))
     },
   )
 }
@@ -81,30 +82,33 @@ type UpstreamResponse = { headers: IncomingHttpHeaders; stream: BodyReadable }
 interface UpstreamFailure {
   statusCode: 502 | 503 | 504
   outcome: PeerOutcome
+  code: ErrorCode
   message: string
 }
 
 /** Whether reply-from's error is the gateway's own (its client failed), not the service's. */
 export function isOwnClientError(error: Error): boolean {
-  return OWN_CLIENT_ERRORS.has(rootCodeOf(error))
-}
-
-function rootCodeOf(error: Error): string {
-  const { code, cause } = error as Error & { code?: string; cause?: { code?: string } }
-  return cause?.code ?? code ?? ''
+  return OWN_CLIENT_ERRORS.has(networkErrorCode(error) ?? '')
 }
 
 /** Why reply-from could not get an answer from the service, said as the client should read it. */
 export function describeUpstreamError(name: string, timeoutMs: number, error: Error): UpstreamFailure {
   const { statusCode } = error as Error & { statusCode?: number }
-  const rootCode = rootCodeOf(error)
-  if (CONNECT_FAILURES.has(rootCode) || rootCode === 'UND_ERR_CONNECT_TIMEOUT' || statusCode === 503) {
-    return { statusCode: 503, outcome: 'unavailable', message: `${name} service is unavailable` }
+  const failure = classifyNetworkError(error)
+  if (failure === 'connect' || statusCode === 503) {
+    return {
+      statusCode: 503,
+      outcome: 'unavailable',
+      code: 'PEER_UNAVAILABLE',
+      message: `${name} service is unavailable`,
+    }
   }
-  if (statusCode === 504) {
-    return { statusCode: 504, outcome: 'timeout', message: `${name} service did not answer within ${timeoutMs} ms` }
+  if (failure === 'timeout' || statusCode === 504) {
+    const message = `${name} service did not answer within ${timeoutMs} ms`
+    return { statusCode: 504, outcome: 'timeout', code: 'PEER_TIMEOUT', message }
   }
-  return { statusCode: 502, outcome: 'server_error', message: `${name} service sent an invalid answer` }
+  const message = `${name} service sent an invalid answer`
+  return { statusCode: 502, outcome: 'server_error', code: 'PEER_BAD_ANSWER', message }
 }
 
 declare module 'fastify' {
@@ -163,7 +167,7 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
       rewriteHeaders: forwardedResponseHeaders,
       // reply-from's typings name the raw response; what it passes is { statusCode, headers, stream }.
       onResponse: (_request, reply, response) =>
-        sendUpstreamBody(reply as FastifyReply, response as unknown as UpstreamResponse),
+        sendUpstreamBody(reply as FastifyReply, response as unknown as UpstreamResponse, upstream.name),
       onError: (reply, { error }) => {
         if (isOwnClientError(error)) {
           // Not the service's failure: the kit's error handler logs it as the gateway's own and answers 500.
@@ -177,7 +181,7 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
           { upstream: upstream.name, cause: String(error.cause ?? error.message) },
           failure.message,
         )
-        reply.code(failure.statusCode).send(errorBody(failure.statusCode, failure.message))
+        reply.code(failure.statusCode).send(errorBody(failure.statusCode, failure.message, failure.code, upstream.name))
       },
     },
   })

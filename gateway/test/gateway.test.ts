@@ -135,7 +135,13 @@ t.test('an unreachable service is a 503 JSON naming it; a slow one a 504; unknow
   const down = await app.inject('/movies')
   t.equal(down.statusCode, 503)
   t.match(down.headers['content-type'], /application\/json/)
-  t.same(down.json(), { statusCode: 503, error: 'Service Unavailable', message: 'movies service is unavailable' })
+  t.same(down.json(), {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'movies service is unavailable',
+    code: 'PEER_UNAVAILABLE',
+    service: 'movies',
+  })
 
   const started = Date.now()
   const slow = await app.inject('/users/dwight_schrute')
@@ -144,13 +150,20 @@ t.test('an unreachable service is a 503 JSON naming it; a slow one a 504; unknow
     statusCode: 504,
     error: 'Gateway Timeout',
     message: 'users service did not answer within 300 ms',
+    code: 'PEER_TIMEOUT',
+    service: 'users',
   })
   t.ok(Date.now() - started < 1_500)
 
   for (const path of ['/nope', '/moviesx', '/api/movies']) {
     const missing = await app.inject(path)
     t.equal(missing.statusCode, 404, path)
-    t.same(missing.json(), { statusCode: 404, error: 'Not Found', message: `no route for GET ${path}` })
+    t.same(missing.json(), {
+      statusCode: 404,
+      error: 'Not Found',
+      message: `no route for GET ${path}`,
+      code: 'NOT_FOUND',
+    })
   }
 
   const metrics = (await app.metricsServer?.inject('/metrics'))?.body
@@ -231,6 +244,7 @@ t.test('JSON it could not re-send (nested 100,000 deep) is a 400 saying why; the
       statusCode: 400,
       error: 'Bad Request',
       message: 'body is nested more than 32 levels deep',
+      code: 'BODY_TOO_LARGE',
     })
   }
   t.equal(users.requests.length, 0)
@@ -294,6 +308,7 @@ t.test('the gateway’s own failure is never blamed on a service: 500, logged as
     statusCode: 500,
     error: 'Internal Server Error',
     message: 'Something went wrong on our side; it has been logged.',
+    code: 'INTERNAL',
   })
   t.equal(users.requests.length, 0, 'nothing reached users')
   t.notOk(
@@ -323,7 +338,12 @@ t.test('/metrics is served on a port of its own, not on the public one; closed w
   t.equal((await fetch(`${url}/movies`)).status, 200)
   const publicMetrics = await fetch(`${url}/metrics`)
   t.equal(publicMetrics.status, 404, 'not on the public port')
-  t.same(await publicMetrics.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /metrics' })
+  t.same(await publicMetrics.json(), {
+    statusCode: 404,
+    error: 'Not Found',
+    message: 'no route for GET /metrics',
+    code: 'NOT_FOUND',
+  })
   const document = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> }
   t.notOk(document.paths['/metrics'], 'nor in its API document')
   t.equal((await fetch(`${url}/livez`)).status, 200, 'probes stay on the public port')
@@ -337,7 +357,12 @@ t.test('/metrics is served on a port of its own, not on the public one; closed w
   t.match(text, /process_resident_memory_bytes/)
   const other = await fetch(`${metricsUrl}/movies`)
   t.equal(other.status, 404, 'the metrics port serves nothing else')
-  t.same(await other.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /movies' })
+  t.same(await other.json(), {
+    statusCode: 404,
+    error: 'Not Found',
+    message: 'no route for GET /movies',
+    code: 'NOT_FOUND',
+  })
 
   await app.close()
   await t.rejects(fetch(`${metricsUrl}/metrics`), 'closed with the gateway')

@@ -24,7 +24,12 @@ t.test(
     const refused = await from('198.51.100.7')
     t.equal(refused.statusCode, 429)
     t.match(refused.headers['retry-after'], /^\d+$/)
-    t.same(refused.json(), { statusCode: 429, error: 'Too Many Requests', message: 'too many requests; retry in 60 s' })
+    t.same(refused.json(), {
+      statusCode: 429,
+      error: 'Too Many Requests',
+      message: 'too many requests; retry in 60 s',
+      code: 'RATE_LIMITED',
+    })
     t.equal((await from('198.51.100.8')).statusCode, 200, 'another client has its own budget')
     t.equal(upstream.requests.length, 4, 'the refused request never reached the service')
     for (const path of ['/status', '/livez', '/readyz', '/openapi.json', '/docs', '/nowhere', '/metrics']) {
@@ -74,6 +79,7 @@ t.test('body limit: 413 JSON above BODY_LIMIT_BYTES, declared or streamed; the s
     statusCode: 413,
     error: 'Payload Too Large',
     message: 'Request body is too large',
+    code: 'BODY_TOO_LARGE',
   })
 
   // No Content-Length: the limit must hold on the bytes as they arrive.

@@ -11,12 +11,51 @@ import type {
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 
-/** The JSON body of every error answer: `{"statusCode", "error", "message"}`. */
+/**
+ * What went wrong, for programs (the UI picks its words by it): the same code for the same cause on
+ * every service. Declared once, here; the OpenAPI documents list them.
+ */
+export const ERROR_CODES = [
+  // the request itself
+  'BAD_REQUEST',
+  'VALIDATION_FAILED',
+  'NOT_FOUND',
+  'REQUEST_TIMEOUT',
+  'BODY_TOO_LARGE',
+  'URL_TOO_LONG',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'EXPECTATION_FAILED',
+  'HEADERS_TOO_LARGE',
+  'RATE_LIMITED',
+  // the domain
+  'MOVIE_NOT_FOUND',
+  'SHOWTIMES_NOT_FOUND',
+  'MOVIE_NOT_PLAYING',
+  'USER_NOT_FOUND',
+  'USER_EXISTS',
+  'USER_HAS_BOOKINGS',
+  'BOOKING_NOT_FOUND',
+  // the system: `service` names which service (or whose database)
+  'PEER_UNAVAILABLE',
+  'PEER_TIMEOUT',
+  'PEER_BAD_ANSWER',
+  'DATABASE_UNAVAILABLE',
+  'OVERLOADED',
+  'INTERNAL',
+] as const
+
+export type ErrorCode = (typeof ERROR_CODES)[number]
+
+/** The JSON body of every error answer: `{"statusCode", "error", "message", "code"}`, and `service` if one is to blame. */
 export const ErrorResponse = Type.Object(
   {
     statusCode: Type.Integer({ minimum: 400, maximum: 599 }),
     error: Type.String({ description: 'the HTTP reason phrase' }),
     message: Type.String({ description: 'what went wrong, in words a person understands' }),
+    code: Type.Enum(ERROR_CODES, { description: 'what went wrong, for programs' }),
+    service: Type.Optional(
+      Type.String({ description: 'the service that failed or whose database did (PEER_…, DATABASE_…, OVERLOADED)' }),
+    ),
   },
   { description: 'an error' },
 )
@@ -30,16 +69,54 @@ export class HttpError extends Error {
   override name = 'HttpError'
   readonly statusCode: number
   readonly expose: boolean
+  readonly code: ErrorCode
+  /** The peer service (or whose database) the error is about. */
+  readonly service: string | undefined
 
-  constructor(statusCode: number, message: string, options: { cause?: unknown; expose?: boolean } = {}) {
+  constructor(
+    statusCode: number,
+    message: string,
+    options: { code: ErrorCode; service?: string; cause?: unknown; expose?: boolean },
+  ) {
     super(message, { cause: options.cause })
     this.statusCode = statusCode
+    this.code = options.code
+    this.service = options.service
     this.expose = options.expose ?? statusCode < 500
   }
 }
 
-export function errorBody(statusCode: number, message: string) {
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message }
+export interface ErrorBody {
+  statusCode: number
+  error: string
+  message: string
+  code: ErrorCode
+  service?: string
+}
+
+export function errorBody(statusCode: number, message: string, code: ErrorCode, service?: string): ErrorBody {
+  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, code }
+  if (service !== undefined) body.service = service
+  return body
+}
+
+// The code of an error the framework, Node or a plugin raised, by its status.
+const CODES_BY_STATUS = new Map<number, ErrorCode>([
+  [404, 'NOT_FOUND'],
+  [408, 'REQUEST_TIMEOUT'],
+  [413, 'BODY_TOO_LARGE'],
+  [414, 'URL_TOO_LONG'],
+  [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  [417, 'EXPECTATION_FAILED'],
+  [429, 'RATE_LIMITED'],
+  [431, 'HEADERS_TOO_LARGE'],
+])
+
+function codeOf(error: FastifyError | HttpError, statusCode: number): ErrorCode {
+  if (error instanceof HttpError) return error.code
+  if (statusCode >= 500) return 'INTERNAL'
+  if (error.validation) return 'VALIDATION_FAILED'
+  return CODES_BY_STATUS.get(statusCode) ?? 'BAD_REQUEST'
 }
 
 // Names the caller chose (property names, paths made of them) are quoted back at most this long,
@@ -83,7 +160,7 @@ function publicMessage(error: FastifyError | HttpError, statusCode: number): str
   return statusCode < 500 ? error.message : 'Something went wrong on our side; it has been logged.'
 }
 
-/** Answers any error as `{statusCode, error, message}`: never Fastify's `code`, never a 5xx's internals. */
+/** Answers any error as `{statusCode, error, message, code}`: never Fastify's own code, never a 5xx's internals. */
 function sendError(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply) {
   const candidate = error.statusCode ?? 500
   const statusCode = candidate >= 400 && candidate <= 599 ? candidate : 500
@@ -92,13 +169,16 @@ function sendError(error: FastifyError | HttpError, request: FastifyRequest, rep
   else if (error instanceof HttpError && error.expose)
     request.log.warn({ cause: String(error.cause ?? '') }, error.message)
   else request.log.error({ err: error }, 'request failed')
-  return reply.code(statusCode).send(errorBody(statusCode, publicMessage(error, statusCode)))
+  const service = error instanceof HttpError ? error.service : undefined
+  return reply
+    .code(statusCode)
+    .send(errorBody(statusCode, publicMessage(error, statusCode), codeOf(error, statusCode), service))
 }
 
 /** RFC 9112 §3.2: a request without Host (HTTP/1.1), with more than one or a malformed one is a 400, whatever else is wrong with it. */
 function hostHeaderProblem(request: FastifyRequest): HttpError | undefined {
   const problem = hostProblem(request)
-  return problem === undefined ? undefined : new HttpError(400, problem)
+  return problem === undefined ? undefined : new HttpError(400, problem, { code: 'BAD_REQUEST' })
 }
 
 /**
@@ -111,7 +191,9 @@ function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: Fa
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     const limit = request.server.initialConfig.maxParamLength
     return sendError(
-      new HttpError(414, `the URL is too long: a part of its path has over ${limit} characters`),
+      new HttpError(414, `the URL is too long: a part of its path has over ${limit} characters`, {
+        code: 'URL_TOO_LONG',
+      }),
       request,
       reply,
     )
@@ -121,10 +203,19 @@ function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: Fa
 
 // What Node's HTTP parser refuses, by its error code, as Node itself would answer (status) but in
 // words and in JSON. Anything else it refuses is a 400.
-const CLIENT_ERRORS = new Map([
-  ['HPE_HEADER_OVERFLOW', { statusCode: 431, message: 'the request line and headers are too large' }],
-  ['HPE_CHUNK_EXTENSIONS_OVERFLOW', { statusCode: 413, message: 'the chunk extensions of the body are too large' }],
-  ['ERR_HTTP_REQUEST_TIMEOUT', { statusCode: 408, message: 'the request did not arrive in time' }],
+const CLIENT_ERRORS = new Map<string, { statusCode: number; message: string; code: ErrorCode }>([
+  [
+    'HPE_HEADER_OVERFLOW',
+    { statusCode: 431, message: 'the request line and headers are too large', code: 'HEADERS_TOO_LARGE' },
+  ],
+  [
+    'HPE_CHUNK_EXTENSIONS_OVERFLOW',
+    { statusCode: 413, message: 'the chunk extensions of the body are too large', code: 'BODY_TOO_LARGE' },
+  ],
+  [
+    'ERR_HTTP_REQUEST_TIMEOUT',
+    { statusCode: 408, message: 'the request did not arrive in time', code: 'REQUEST_TIMEOUT' },
+  ],
 ])
 
 /**
@@ -135,14 +226,15 @@ function clientErrorHandler(this: FastifyInstance, error: Error & { code?: strin
   if (error.code === 'ECONNRESET' || socket.destroyed) return
   this.log.debug({ err: error }, 'malformed request refused')
   const known = CLIENT_ERRORS.get(error.code ?? '')
-  const { statusCode, message } = known ?? {
+  const { statusCode, message, code } = known ?? {
     statusCode: 400,
     message: `the request is not valid HTTP${error.reason ? ` (${error.reason})` : ''}`,
+    code: 'BAD_REQUEST',
   }
   // As Node does: no answer in the middle of one already being written on this connection.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage
   if (socket.writable && !inFlight?.headersSent) {
-    const body = JSON.stringify(errorBody(statusCode, message))
+    const body = JSON.stringify(errorBody(statusCode, message, code))
     socket.write(
       `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode]}\r\nConnection: close\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
@@ -194,7 +286,7 @@ export const errorHandling = fp(
     fastify.setErrorHandler(sendError)
 
     fastify.setNotFoundHandler((request, reply) =>
-      reply.code(404).send(errorBody(404, `no route for ${request.method} ${request.url.split('?')[0]}`)),
+      reply.code(404).send(errorBody(404, `no route for ${request.method} ${request.url.split('?')[0]}`, 'NOT_FOUND')),
     )
 
     fastify.addHook('onRequest', (request, _reply, done) => done(hostHeaderProblem(request)))
@@ -203,7 +295,11 @@ export const errorHandling = fp(
     // expectation with an empty 417.
     fastify.server.on('checkExpectation', (request, response) => {
       const body = JSON.stringify(
-        errorBody(417, `the expectation "${request.headers.expect}" cannot be met; only 100-continue is supported`),
+        errorBody(
+          417,
+          `the expectation "${request.headers.expect}" cannot be met; only 100-continue is supported`,
+          'EXPECTATION_FAILED',
+        ),
       )
       response.writeHead(417, {
         'content-type': 'application/json; charset=utf-8',

@@ -71,14 +71,19 @@ export const jsonBody = fp(
       const bytes = raw as Buffer // parseAs: 'buffer'
       // Decoding would put U+FFFD in place of each malformed sequence (overlong forms, lone
       // surrogates, stray bytes), and that would be stored as if it had been sent.
-      if (!isUtf8(bytes)) return done(new HttpError(400, 'body is not valid UTF-8'), undefined)
+      if (!isUtf8(bytes)) return done(new HttpError(400, 'body is not valid UTF-8', { code: 'BAD_REQUEST' }), undefined)
       const body = bytes.toString('utf8')
       const tooLarge = exceedsJsonLimits(body)
-      if (tooLarge) return done(new HttpError(400, tooLarge), undefined)
+      if (tooLarge) return done(new HttpError(400, tooLarge, { code: 'BODY_TOO_LARGE' }), undefined)
       parse(request, body, (error, value) => {
         // Fastify says "not valid JSON" of a prototype-poisoning key too: say what it is instead.
         if (error && isPlainJson(body)) {
-          done(new HttpError(400, 'body must not have a "__proto__" key nor "constructor" with "prototype"'), undefined)
+          done(
+            new HttpError(400, 'body must not have a "__proto__" key nor "constructor" with "prototype"', {
+              code: 'BAD_REQUEST',
+            }),
+            undefined,
+          )
         } else done(error, value)
       })
     })

@@ -39,7 +39,14 @@ export const loadShedding = fp(
         reply
           .code(503)
           .header('retry-after', RETRY_AFTER_S)
-          .send(errorBody(503, `the ${service} service is overloaded; try again in ${RETRY_AFTER_S} s`))
+          .send(
+            errorBody(
+              503,
+              `the ${service} service is overloaded; try again in ${RETRY_AFTER_S} s`,
+              'OVERLOADED',
+              service,
+            ),
+          )
       },
     })
     fastify.addReadinessCheck('load', async () => {

@@ -3,6 +3,7 @@ import { Pool } from 'undici'
 import { HttpError } from './errors.js'
 import { REQUEST_ID_HEADER } from './logging.js'
 import { CIRCUIT_STATE_VALUES, type Metrics, observer, type PeerOutcome } from './metrics.js'
+import { classifyNetworkError } from './network-errors.js'
 
 export interface PeerOptions {
   /** The peer's name as users should read it: "movies", "bookings"… */
@@ -13,8 +14,11 @@ export interface PeerOptions {
   responseTimeoutMs: number
   /** Keep-alive connections kept open to the peer. */
   connections: number
-  /** Consecutive failures that open the circuit, and how long it stays open before one probe call. */
-  breaker: { failureThreshold: number; cooldownMs: number }
+  /**
+   * Consecutive failures that open the circuit, and how long it stays open before one probe call;
+   * `null` for no breaker: every call goes out (a health probe must see each real answer).
+   */
+  breaker: { failureThreshold: number; cooldownMs: number } | null
   metrics: Metrics
 }
 
@@ -31,25 +35,8 @@ export interface PeerResponse {
   body: unknown
 }
 
-// Errors that mean the request never reached a live peer: safe to retry and to call "unavailable".
-const CONNECT_FAILURES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_SOCKET',
-])
-const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE'])
 const RETRY_BACKOFF_MS = { min: 20, max: 120 }
-
-function errorCode(error: unknown): string | undefined {
-  const { code, cause } = error as { code?: string; cause?: { code?: string } }
-  return cause?.code ?? code
-}
 
 type CircuitState = keyof typeof CIRCUIT_STATE_VALUES
 
@@ -65,7 +52,7 @@ export class CircuitBreaker {
   #halfOpening: NodeJS.Timeout | undefined
 
   constructor(
-    private readonly options: PeerOptions['breaker'],
+    private readonly options: NonNullable<PeerOptions['breaker']>,
     private readonly onChange: (state: CircuitState) => void = () => {},
   ) {}
 
@@ -107,7 +94,7 @@ export class CircuitBreaker {
 export class PeerClient {
   readonly name: string
   readonly #pool: Pool
-  readonly #breaker: CircuitBreaker
+  readonly #breaker: CircuitBreaker | null
   readonly #observeCall: ReturnType<typeof observer>
 
   constructor(private readonly options: PeerOptions) {
@@ -118,14 +105,12 @@ export class PeerClient {
       headersTimeout: options.responseTimeoutMs,
       bodyTimeout: options.responseTimeoutMs,
     })
-    const circuitState = options.metrics.peerCircuitState.labels(options.name)
-    circuitState.set(CIRCUIT_STATE_VALUES.closed)
-    this.#breaker = new CircuitBreaker(options.breaker, (state) => circuitState.set(CIRCUIT_STATE_VALUES[state]))
+    this.#breaker = options.breaker && this.#createBreaker(options.breaker)
     this.#observeCall = observer(options.metrics.peerRequestDuration)
   }
 
   get circuit(): CircuitBreaker['state'] {
-    return this.#breaker.state
+    return this.#breaker?.state ?? 'closed'
   }
 
   /**
@@ -135,9 +120,13 @@ export class PeerClient {
    */
   async request(request: PeerRequest): Promise<PeerResponse> {
     const method = request.method ?? 'GET'
-    if (!this.#breaker.tryAcquire()) {
+    if (this.#breaker?.tryAcquire() === false) {
       this.#observe(method, 'circuit_open', 0)
-      throw new HttpError(503, `${this.name} service is unavailable (failing; calls paused briefly)`, { expose: true })
+      throw new HttpError(503, `${this.name} service is unavailable (failing; calls paused briefly)`, {
+        code: 'PEER_UNAVAILABLE',
+        service: this.name,
+        expose: true,
+      })
     }
     const started = performance.now()
     try {
@@ -146,26 +135,34 @@ export class PeerClient {
         response.statusCode >= 500 ? 'server_error' : response.statusCode >= 400 ? 'client_error' : 'success'
       this.#observe(method, outcome, performance.now() - started)
       if (response.statusCode >= 500) {
-        this.#breaker.failed()
+        this.#breaker?.failed()
         throw new HttpError(503, `${this.name} service is unavailable (it answered ${response.statusCode})`, {
+          code: 'PEER_UNAVAILABLE',
+          service: this.name,
           expose: true,
         })
       }
-      this.#breaker.succeeded()
+      this.#breaker?.succeeded()
       return response
     } catch (error) {
       if (error instanceof HttpError) throw error
-      const code = errorCode(error)
-      const timedOut = code !== undefined && TIMEOUTS.has(code)
+      const timedOut = classifyNetworkError(error) === 'timeout'
       this.#observe(method, timedOut ? 'timeout' : 'unavailable', performance.now() - started)
-      this.#breaker.failed()
+      this.#breaker?.failed()
       if (timedOut) {
         throw new HttpError(504, `${this.name} service did not answer within ${this.options.responseTimeoutMs} ms`, {
+          code: 'PEER_TIMEOUT',
+          service: this.name,
           cause: error,
           expose: true,
         })
       }
-      throw new HttpError(503, `${this.name} service is unavailable`, { cause: error, expose: true })
+      throw new HttpError(503, `${this.name} service is unavailable`, {
+        code: 'PEER_UNAVAILABLE',
+        service: this.name,
+        cause: error,
+        expose: true,
+      })
     }
   }
 
@@ -174,7 +171,11 @@ export class PeerClient {
     const response = await this.request({ path, requestId })
     if (response.statusCode === 404) return undefined
     if (response.statusCode >= 400) {
-      throw new HttpError(502, `${this.name} service refused ${path} (${response.statusCode})`, { expose: true })
+      throw new HttpError(502, `${this.name} service refused ${path} (${response.statusCode})`, {
+        code: 'PEER_BAD_ANSWER',
+        service: this.name,
+        expose: true,
+      })
     }
     return response.body as T
   }
@@ -196,13 +197,18 @@ export class PeerClient {
       const text = await response.body.text()
       return { statusCode: response.statusCode, body: text ? parseJson(text) : undefined }
     } catch (error) {
-      const code = errorCode(error)
-      if (attempt === 1 && IDEMPOTENT.has(method) && code !== undefined && CONNECT_FAILURES.has(code)) {
+      if (attempt === 1 && IDEMPOTENT.has(method) && classifyNetworkError(error) === 'connect') {
         await sleep(RETRY_BACKOFF_MS.min + Math.random() * (RETRY_BACKOFF_MS.max - RETRY_BACKOFF_MS.min))
         return this.#send(method, request, attempt + 1)
       }
       throw error
     }
+  }
+
+  #createBreaker(options: NonNullable<PeerOptions['breaker']>): CircuitBreaker {
+    const circuitState = this.options.metrics.peerCircuitState.labels(this.name)
+    circuitState.set(CIRCUIT_STATE_VALUES.closed)
+    return new CircuitBreaker(options, (state) => circuitState.set(CIRCUIT_STATE_VALUES[state]))
   }
 
   #observe(method: string, outcome: PeerOutcome, elapsedMs: number): void {

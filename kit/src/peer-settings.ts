@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { type Static, Type } from 'typebox'
-import { PeerClient } from './peer-client.js'
+import { PeerClient, type PeerOptions } from './peer-client.js'
 import { localUrl, type ServiceName } from './topology.js'
 
 /** Environment settings shared by every service that calls peers. */
@@ -19,17 +19,24 @@ export function peerUrl(name: ServiceName) {
   return Type.String({ default: localUrl(name), description: `base URL of the ${name} service` })
 }
 
-/** A client for one peer, closed with the app. */
-export function createPeerClient(fastify: FastifyInstance, config: PeerSettingsConfig, name: string, baseUrl: string) {
-  const client = new PeerClient({
+/** A client's options from the environment settings, for the peer `name` at `baseUrl`. */
+export function peerOptions(config: PeerSettingsConfig, name: string, baseUrl: string): PeerClientOptions {
+  return {
     name,
     baseUrl,
     connectTimeoutMs: config.PEER_CONNECT_TIMEOUT_MS,
     responseTimeoutMs: config.PEER_TIMEOUT_MS,
     connections: config.PEER_CONNECTIONS,
     breaker: { failureThreshold: config.PEER_BREAKER_FAILURES, cooldownMs: config.PEER_BREAKER_COOLDOWN_MS },
-    metrics: fastify.metrics,
-  })
+  }
+}
+
+/** A client's options but its metrics, which come from the app. */
+export type PeerClientOptions = Omit<PeerOptions, 'metrics'>
+
+/** A client for one peer, reporting to the app's metrics and closed with the app. */
+export function createPeerClient(fastify: FastifyInstance, options: PeerClientOptions) {
+  const client = new PeerClient({ ...options, metrics: fastify.metrics })
   fastify.addHook('onClose', async () => client.close())
   return client
 }

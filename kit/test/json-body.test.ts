@@ -76,7 +76,7 @@ t.test('every service refuses too deep or too large JSON with a 400 saying why, 
   for (const [label, payload, message] of refused) {
     const response = await post(payload)
     t.equal(response.statusCode, 400, label)
-    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message }, label)
+    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message, code: 'BODY_TOO_LARGE' }, label)
   }
 
   // What Fastify's parser did before stays: empty, malformed, prototype poisoning.

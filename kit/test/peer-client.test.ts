@@ -4,7 +4,7 @@ import { deadUrl, stub } from '../../test/helpers/servers.js'
 import { HttpError } from '../src/errors.js'
 import { createMetrics, metrics } from '../src/metrics.js'
 import { PeerClient, type PeerOptions } from '../src/peer-client.js'
-import { createPeerClient } from '../src/peer-settings.js'
+import { createPeerClient, peerOptions } from '../src/peer-settings.js'
 
 function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
   const metrics = createMetrics()
@@ -164,15 +164,17 @@ t.test("/metrics shows each peer's circuit: closed, open, half-open, closed agai
   await app.register(metrics)
   const peer = createPeerClient(
     app,
-    {
-      PEER_CONNECT_TIMEOUT_MS: 500,
-      PEER_TIMEOUT_MS: 300,
-      PEER_CONNECTIONS: 1,
-      PEER_BREAKER_FAILURES: 2,
-      PEER_BREAKER_COOLDOWN_MS: 200,
-    },
-    'movies',
-    url,
+    peerOptions(
+      {
+        PEER_CONNECT_TIMEOUT_MS: 500,
+        PEER_TIMEOUT_MS: 300,
+        PEER_CONNECTIONS: 1,
+        PEER_BREAKER_FAILURES: 2,
+        PEER_BREAKER_COOLDOWN_MS: 200,
+      },
+      'movies',
+      url,
+    ),
   )
   t.teardown(async () => {
     await app.close()
@@ -239,4 +241,19 @@ t.test('4xx answers are the caller’s problem, never the peer’s: 20 of them l
   t.equal(peer.circuit, 'closed')
   t.same(await peer.getJson('/movies/good'), { statusCode: 400 })
   t.match(await metrics.registry.metrics(), /outcome="client_error"\} 21/)
+})
+
+t.test('without a breaker every call goes out, however many failed, and no circuit is reported', async (t) => {
+  const { url, close } = await stub((_req, res) => res.writeHead(500).end('{}'))
+  const { peer, metrics } = client(url, { breaker: null })
+  t.teardown(async () => {
+    await peer.close()
+    await close()
+  })
+  for (let call = 0; call < 10; call++) {
+    const error = await rejection(peer.getJson('/movies'))
+    t.equal(error.message, 'movies service is unavailable (it answered 500)', 'the real answer, never "paused"')
+  }
+  t.equal(peer.circuit, 'closed')
+  t.notMatch(await metrics.registry.metrics(), /peer_circuit_state\{/)
 })

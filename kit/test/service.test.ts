@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { Type } from 'typebox'
 import { loadConfig, serviceConfigSchema } from '../src/config.js'
-import { ErrorResponse, HttpError } from '../src/errors.js'
+import { ERROR_CODES, ErrorResponse, HttpError } from '../src/errors.js'
 import { installed, loggerOptions } from '../src/logging.js'
 import { buildService, pluginTimeoutOf, type ServiceDefinition } from '../src/service.js'
 
@@ -25,13 +25,17 @@ const definition: ServiceDefinition<Config> = {
       throw new Error('password=hunter2 leaked from a driver')
     })
     fastify.get('/teapot', { schema: { operationId: 'teapot', response: { 418: ErrorResponse } } }, async () => {
-      throw new HttpError(418, 'short and stout')
+      throw new HttpError(418, 'short and stout', { code: 'BAD_REQUEST' })
     })
     fastify.get('/outage', { schema: { operationId: 'outage', response: { 503: ErrorResponse } } }, async () => {
-      throw new HttpError(503, 'movies service is unavailable', { expose: true })
+      throw new HttpError(503, 'movies service is unavailable', {
+        code: 'PEER_UNAVAILABLE',
+        service: 'movies',
+        expose: true,
+      })
     })
     fastify.get('/hidden', { schema: { operationId: 'hidden', response: { 502: ErrorResponse } } }, async () => {
-      throw new HttpError(502, 'upstream said: internal table users_v2 missing')
+      throw new HttpError(502, 'upstream said: internal table users_v2 missing', { code: 'PEER_BAD_ANSWER' })
     })
     fastify.post(
       '/things',
@@ -80,22 +84,35 @@ t.test('errors are JSON and 5xx never leak internals', async (t) => {
     statusCode: 500,
     error: 'Internal Server Error',
     message: 'Something went wrong on our side; it has been logged.',
+    code: 'INTERNAL',
   })
   t.notMatch(boom.body, /hunter2/)
 
   const hidden = await app.inject('/hidden')
-  t.same(hidden.json(), { statusCode: 502, error: 'Bad Gateway', message: 'Bad Gateway' })
+  t.same(hidden.json(), { statusCode: 502, error: 'Bad Gateway', message: 'Bad Gateway', code: 'PEER_BAD_ANSWER' })
 
-  t.same((await app.inject('/teapot')).json(), { statusCode: 418, error: "I'm a Teapot", message: 'short and stout' })
+  t.same((await app.inject('/teapot')).json(), {
+    statusCode: 418,
+    error: "I'm a Teapot",
+    message: 'short and stout',
+    code: 'BAD_REQUEST',
+  })
   t.same((await app.inject('/outage')).json(), {
     statusCode: 503,
     error: 'Service Unavailable',
     message: 'movies service is unavailable',
+    code: 'PEER_UNAVAILABLE',
+    service: 'movies',
   })
 
   const missing = await app.inject('/nowhere?x=1')
   t.equal(missing.statusCode, 404)
-  t.same(missing.json(), { statusCode: 404, error: 'Not Found', message: 'no route for GET /nowhere' })
+  t.same(missing.json(), {
+    statusCode: 404,
+    error: 'Not Found',
+    message: 'no route for GET /nowhere',
+    code: 'NOT_FOUND',
+  })
 })
 
 t.test('bad input gets a 400 that says what was wrong', async (t) => {
@@ -115,6 +132,10 @@ t.test('bad input gets a 400 that says what was wrong', async (t) => {
 
   const missing = await post('{}')
   t.equal(missing.json().message, 'body must have required properties name, size')
+  t.same(
+    [wrongType, extra, missing].map((answer) => answer.json().code),
+    Array(3).fill('VALIDATION_FAILED'),
+  )
 
   const hugeName = await post(JSON.stringify({ name: 'x', size: 1, ['k'.repeat(1_000_000)]: 1 }))
   t.equal(hugeName.json().message, `body has unknown property "${'k'.repeat(64)}… (1000000 characters)"`)
@@ -123,7 +144,7 @@ t.test('bad input gets a 400 that says what was wrong', async (t) => {
 
   const broken = await post('{"name":')
   t.equal(broken.statusCode, 400)
-  t.match(broken.json(), { statusCode: 400, error: 'Bad Request', message: /JSON/ })
+  t.match(broken.json(), { statusCode: 400, error: 'Bad Request', message: /JSON/, code: 'BAD_REQUEST' })
 })
 
 t.test('request ids: a well-formed incoming id is kept, anything else replaced; logged on every line', async (t) => {
@@ -205,6 +226,9 @@ t.test('OpenAPI: every route is documented with an operationId', async (t) => {
   t.ok(operations.length >= 9)
   t.ok(operations.every((operation) => typeof operation.operationId === 'string'))
   t.ok(document.paths['/readyz'].get.responses['503'], 'readiness documents its 503')
+  const outage = document.paths['/outage'].get.responses['503'].content['application/json'].schema
+  t.same(outage.properties.code.enum, ERROR_CODES, 'an error documents every code it may carry')
+  t.same(outage.required.sort(), ['code', 'error', 'message', 'statusCode'], 'and `service` only when one is to blame')
 })
 
 t.test('pretty log output only for a terminal', async (t) => {
@@ -268,6 +292,8 @@ t.test(
       statusCode: 503,
       error: 'Service Unavailable',
       message: 'the sample service is overloaded; try again in 10 s',
+      code: 'OVERLOADED',
+      service: 'sample',
     })
     t.equal((await app.inject('/livez')).statusCode, 200, '/livez is not shed')
 
@@ -305,6 +331,7 @@ t.test('metrics on a port of their own: only /metrics there, none on the app por
     statusCode: 404,
     error: 'Not Found',
     message: 'no route for GET /teapot',
+    code: 'NOT_FOUND',
   })
   const plain = await build()
   t.teardown(() => plain.app.close())

@@ -69,7 +69,11 @@ t.test('control characters in a path parameter: 400 naming it, the handler never
   for (const encoded of ['%00', '%01', '%09', '%0A', '%1F', '%7F', '%C2%80', '%C2%85', '%C2%9F']) {
     const response = await app.inject(`/things/a${encoded}b`)
     t.equal(response.statusCode, 400, encoded)
-    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message: `params/name ${CONTROL}` }, encoded)
+    t.same(
+      response.json(),
+      { statusCode: 400, error: 'Bad Request', message: `params/name ${CONTROL}`, code: 'VALIDATION_FAILED' },
+      encoded,
+    )
   }
   t.same(handled, [])
 })
@@ -107,7 +111,7 @@ t.test('control characters and lone surrogates anywhere in a JSON body: 400 with
   for (const [body, message] of cases) {
     const response = await app.inject({ method: 'POST', url: '/things', payload: body as object })
     t.equal(response.statusCode, 400, message)
-    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message }, message)
+    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message, code: 'VALIDATION_FAILED' }, message)
   }
   t.same(handled, [])
 })

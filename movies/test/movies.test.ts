@@ -39,7 +39,11 @@ t.test('movies service', async (t) => {
     for (const id of ['b18f', '267eedb8-0f5d-42d5-8f43-72426b9fb3e7', '%20', 'toString', '__proto__']) {
       const response = await app.inject(`/movies/${id}`)
       t.equal(response.statusCode, 404, id)
-      t.match(response.json(), { statusCode: 404, error: 'Not Found', message: /not found/ }, id)
+      t.match(
+        response.json(),
+        { statusCode: 404, error: 'Not Found', message: /not found/, code: 'MOVIE_NOT_FOUND' },
+        id,
+      )
     }
   })
 })

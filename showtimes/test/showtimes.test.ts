@@ -36,7 +36,12 @@ t.test('showtimes service', async (t) => {
   t.test('a well-formed date without showtimes is 404', async (t) => {
     const response = await app.inject('/showtimes/20490101')
     t.equal(response.statusCode, 404)
-    t.same(response.json(), { statusCode: 404, error: 'Not Found', message: 'no showtimes on 20490101' })
+    t.same(response.json(), {
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'no showtimes on 20490101',
+      code: 'SHOWTIMES_NOT_FOUND',
+    })
   })
 
   t.test('a date that is not YYYYMMDD is 400 saying so', async (t) => {
@@ -45,7 +50,12 @@ t.test('showtimes service', async (t) => {
       t.equal(response.statusCode, 400, date)
       t.same(
         response.json(),
-        { statusCode: 400, error: 'Bad Request', message: 'params/date must match format "YYYYMMDD"' },
+        {
+          statusCode: 400,
+          error: 'Bad Request',
+          message: 'params/date must match format "YYYYMMDD"',
+          code: 'VALIDATION_FAILED',
+        },
         date,
       )
     }

@@ -69,6 +69,8 @@ t.test('PostgreSQL: an acknowledged write survives SIGKILL; an outage is a 503 t
       statusCode: 503,
       error: 'Service Unavailable',
       message: 'the bookings database is unavailable; try again in a moment',
+      code: 'DATABASE_UNAVAILABLE',
+      service: 'bookings',
     })
     const readiness = await fetch(`${bookings}/readyz`)
     t.equal(readiness.status, 503, 'not ready while its database is away')

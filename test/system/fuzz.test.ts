@@ -5,6 +5,7 @@
 // headers (Expect, two Hosts, bogus Transfer-Encoding, huge headers), the last sent over raw TCP.
 import { once } from 'node:events'
 import { connect } from 'node:net'
+import { ERROR_CODES, type ErrorCode } from '@cinema/kit'
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import { request } from 'undici'
@@ -146,7 +147,7 @@ function problemsOf(where: string, method: string, answer: Answer): string[] {
   if (statusCode >= 500) problems.push(`${where}: ${text.slice(0, 200)}`)
   if (WRITES.has(method) && statusCode < 300) problems.push(`${where}: a write went through`)
   if (statusCode >= 400 && method !== 'HEAD') {
-    let error: { statusCode?: unknown; error?: unknown; message?: unknown } = {}
+    let error: { statusCode?: unknown; error?: unknown; message?: unknown; code?: unknown } = {}
     try {
       error = JSON.parse(text)
     } catch {
@@ -160,6 +161,9 @@ function problemsOf(where: string, method: string, answer: Answer): string[] {
       error.message.length === 0
     ) {
       problems.push(`${where}: not a JSON error with a message: ${text.slice(0, 100)}`)
+    }
+    if (!ERROR_CODES.includes(error.code as ErrorCode)) {
+      problems.push(`${where}: no code from the declared list: ${text.slice(0, 100)}`)
     }
   }
   return problems

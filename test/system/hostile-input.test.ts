@@ -74,6 +74,7 @@ async function nulBytes(t: Test, system: RunningSystem) {
       statusCode: 400,
       error: 'Bad Request',
       message: 'params/username must not contain control characters',
+      code: 'VALIDATION_FAILED',
     })
   }
   const named = await call('POST', '/users', { id: 'kevin_malone', name: 'Kevin\u0000Malone' })

@@ -31,6 +31,8 @@ t.test('stopping movies: users answers 503 naming movies within 2 s, the gateway
     statusCode: 503,
     error: 'Service Unavailable',
     message: 'movies service is unavailable',
+    code: 'PEER_UNAVAILABLE',
+    service: 'movies',
   })
   t.ok(elapsed < 2_000, `503 naming movies ${elapsed} ms after it stopped`)
 
@@ -65,6 +67,8 @@ t.test('stopping movies: users answers 503 naming movies within 2 s, the gateway
     statusCode: 503,
     error: 'Service Unavailable',
     message: 'movies service is unavailable',
+    code: 'PEER_UNAVAILABLE',
+    service: 'movies',
   })
   t.equal((await fetch(`${users}/users/dwight_schrute`)).status, 200, 'what needs no movies still works')
 

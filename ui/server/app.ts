@@ -16,7 +16,7 @@ async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayU
   const { bodyLimit } = fastify.initialConfig
   fastify.addHook('onRequest', async (request) => {
     if (bodyLimit !== undefined && Number(request.headers['content-length']) > bodyLimit) {
-      throw new HttpError(413, `the request body is larger than ${bodyLimit} bytes`)
+      throw new HttpError(413, `the request body is larger than ${bodyLimit} bytes`, { code: 'BODY_TOO_LARGE' })
     }
   })
   await fastify.register(proxy, {
@@ -43,7 +43,7 @@ async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayU
       },
       onError: (reply, { error }) => {
         reply.request.log.warn({ cause: String(error.cause ?? error.message) }, 'gateway is unavailable')
-        reply.code(502).send(errorBody(502, 'gateway is unavailable'))
+        reply.code(502).send(errorBody(502, 'gateway is unavailable', 'PEER_UNAVAILABLE', 'gateway'))
       },
     },
   })

@@ -15,17 +15,34 @@ export class ApiError extends Error {
   }
 }
 
+/** The error answer of the gateway or a service: `{statusCode, error, message, code}`, `service` when one is to blame. */
+export interface ErrorAnswer {
+  message?: unknown
+  code?: unknown
+  service?: unknown
+}
+
 const UNREACHABLE = 'Cannot reach the Cinema server. Check your connection, then try again.'
 
-/** Turns the `{statusCode, error, message}` answer of the gateway or a service into words for people. */
-function describeFailure(status: number, message: string | undefined): string {
-  const unavailable = message?.match(/^(?:the )?(\w+)(?: service)? is unavailable$/i)
-  if (unavailable) {
-    const what = unavailable[1] === 'gateway' ? 'gateway' : `${unavailable[1]} service`
-    return `The ${what} is unavailable. Try again in a moment.`
+/** Words for people from an error answer: by its `code` and `service`, else its own message. */
+export function describeFailure(status: number, answer: ErrorAnswer | undefined): string {
+  const service = typeof answer?.service === 'string' ? answer.service : undefined
+  if (service) {
+    const what = service === 'gateway' ? 'The gateway' : `The ${service} service`
+    switch (answer?.code) {
+      case 'PEER_UNAVAILABLE':
+        return `${what} is unavailable. Try again in a moment.`
+      case 'PEER_TIMEOUT':
+        return `${what} is taking too long to answer. Try again in a moment.`
+      case 'PEER_BAD_ANSWER':
+        return `${what} sent an answer that could not be used. Try again in a moment.`
+      case 'DATABASE_UNAVAILABLE':
+        return `The ${service} database is unavailable. Try again in a moment.`
+      case 'OVERLOADED':
+        return `${what} is too busy right now. Try again in a few seconds.`
+    }
   }
-  const slow = message?.match(/^(\w+) service did not answer/)
-  if (slow) return `The ${slow[1]} service is taking too long to answer. Try again in a moment.`
+  const message = typeof answer?.message === 'string' ? answer.message : undefined
   if (message) return `${message.charAt(0).toUpperCase()}${message.slice(1)}.`
   return `The Cinema server answered with an error (HTTP ${status}). Try again in a moment.`
 }
@@ -48,11 +65,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<An
   }
   const payload: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined)
   if (!response.ok) {
-    const message = (payload as { message?: unknown } | undefined)?.message
-    throw new ApiError(
-      response.status,
-      describeFailure(response.status, typeof message === 'string' ? message : undefined),
-    )
+    const answer = typeof payload === 'object' && payload !== null ? (payload as ErrorAnswer) : undefined
+    throw new ApiError(response.status, describeFailure(response.status, answer))
   }
   return { status: response.status, body: payload as T }
 }

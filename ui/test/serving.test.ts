@@ -72,6 +72,7 @@ for (const server of servers) {
         statusCode: 413,
         error: 'Payload Too Large',
         message: 'the request body is larger than 1048576 bytes',
+        code: 'BODY_TOO_LARGE',
       })
       t.equal(gateway.received.length, before)
     })

@@ -1,4 +1,4 @@
-import { createPeerClient, database, indexRoute, type ServiceDefinition } from '@cinema/kit'
+import { createPeerClient, database, indexRoute, peerOptions, type ServiceDefinition } from '@cinema/kit'
 import { Catalogs } from './catalogs.js'
 import type { UsersConfig } from './config.js'
 import { userMigrations, userRepository } from './repository.js'
@@ -14,10 +14,10 @@ export const usersService: ServiceDefinition<UsersConfig> = {
   app: async (fastify, { config }) => {
     await fastify.register(database, { service: 'users', config, migrations: userMigrations(config.SEED_FILE) })
     await fastify.register(userRepository)
-    const bookings = createPeerClient(fastify, config, 'bookings', config.BOOKINGS_URL)
+    const bookings = createPeerClient(fastify, peerOptions(config, 'bookings', config.BOOKINGS_URL))
     const catalogs = new Catalogs(
-      createPeerClient(fastify, config, 'movies', config.MOVIES_URL),
-      createPeerClient(fastify, config, 'showtimes', config.SHOWTIMES_URL),
+      createPeerClient(fastify, peerOptions(config, 'movies', config.MOVIES_URL)),
+      createPeerClient(fastify, peerOptions(config, 'showtimes', config.SHOWTIMES_URL)),
       config.CATALOG_CACHE_TTL_MS,
     )
     await fastify.register(indexRoute, {

@@ -31,7 +31,12 @@ export class CachedDocument<T> {
 
 async function required<T>(peer: PeerClient, path: string, requestId: string): Promise<T> {
   const document = await peer.getJson<T>(path, requestId)
-  if (document === undefined) throw new HttpError(503, `${peer.name} service has no ${path}`, { expose: true })
+  if (document === undefined)
+    throw new HttpError(503, `${peer.name} service has no ${path}`, {
+      code: 'PEER_UNAVAILABLE',
+      service: peer.name,
+      expose: true,
+    })
   return document
 }
 

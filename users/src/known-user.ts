@@ -12,7 +12,7 @@ export async function forKnownUser<T>(
 ): Promise<T> {
   const [user, result] = await Promise.allSettled([users.byId(username), lookups])
   if (user.status === 'rejected') throw user.reason
-  if (!user.value) throw new HttpError(404, `user ${username} not found`)
+  if (!user.value) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
   if (result.status === 'rejected') throw result.reason
   return result.value
 }

@@ -164,7 +164,12 @@ async function controlCharacters(t: Test, { users, bookings }: Services) {
   for (const [app, method, url, payload] of refusals) {
     const response = await app.inject({ method: method as 'GET', url, ...(payload ? { payload } : {}) })
     t.equal(response.statusCode, 400, `${method} ${url}`)
-    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message: `params/username ${CONTROL}` })
+    t.same(response.json(), {
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `params/username ${CONTROL}`,
+      code: 'VALIDATION_FAILED',
+    })
   }
   const movie = await bookings.inject({ method: 'PUT', url: '/bookings/dwight_schrute/20151130/a%00b' })
   t.equal(movie.json().message, `params/movieId ${CONTROL}`)

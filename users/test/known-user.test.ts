@@ -4,7 +4,8 @@ import { forKnownUser } from '../src/known-user.js'
 
 const USER = { id: 'pam_beesly', name: 'Pam Beesly', last_active: 1360031225 }
 const users = { byId: async (id: string) => (id === USER.id ? USER : undefined) }
-const peerDown = () => Promise.reject(new HttpError(503, 'movies service is unavailable'))
+const peerDown = () =>
+  Promise.reject(new HttpError(503, 'movies service is unavailable', { code: 'PEER_UNAVAILABLE', service: 'movies' }))
 
 t.test('a known user: the lookups’ answer', async (t) => {
   t.equal(await forKnownUser(users, 'pam_beesly', Promise.resolve('peer answer')), 'peer answer')
@@ -21,6 +22,7 @@ t.test('an unknown user: 404, whatever the lookups answered', async (t) => {
   await t.rejects(forKnownUser(users, 'nobody', Promise.resolve('peer answer')), {
     statusCode: 404,
     message: 'user nobody not found',
+    code: 'USER_NOT_FOUND',
   })
   await t.rejects(
     forKnownUser(users, 'nobody', peerDown()),

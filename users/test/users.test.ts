@@ -71,7 +71,12 @@ t.test('users service with real peers', async (t) => {
     )
     const unknown = await app.inject('/users/jim_the_duck_guy')
     t.equal(unknown.statusCode, 404)
-    t.same(unknown.json(), { statusCode: 404, error: 'Not Found', message: 'user jim_the_duck_guy not found' })
+    t.same(unknown.json(), {
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'user jim_the_duck_guy not found',
+      code: 'USER_NOT_FOUND',
+    })
   })
 
   t.test('GET /users/{u}/bookings joins bookings with movie title, rating and uri', async (t) => {
@@ -148,6 +153,7 @@ t.test('users service with real peers', async (t) => {
       statusCode: 409,
       error: 'Conflict',
       message: 'dwight_schrute still has 4 bookings; cancel them first',
+      code: 'USER_HAS_BOOKINGS',
     })
 
     const deleted = await app.inject({ method: 'DELETE', url: '/users/kevin_malone' })
@@ -166,7 +172,13 @@ t.test('peer failures: 503 naming a peer that is down, 504 for one too slow, nev
   const started = Date.now()
   const down = await noMovies.inject('/users/dwight_schrute/bookings')
   t.equal(down.statusCode, 503)
-  t.same(down.json(), { statusCode: 503, error: 'Service Unavailable', message: 'movies service is unavailable' })
+  t.same(down.json(), {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'movies service is unavailable',
+    code: 'PEER_UNAVAILABLE',
+    service: 'movies',
+  })
   t.ok(Date.now() - started < 2_000, 'within 2 s')
   t.equal((await noMovies.inject('/users/jim_the_duck_guy/bookings')).statusCode, 404, 'unknown user stays 404')
   t.equal((await noMovies.inject('/users/dwight_schrute')).statusCode, 200, 'own data still served')
@@ -188,6 +200,8 @@ t.test('peer failures: 503 naming a peer that is down, 504 for one too slow, nev
     statusCode: 504,
     error: 'Gateway Timeout',
     message: 'showtimes service did not answer within 400 ms',
+    code: 'PEER_TIMEOUT',
+    service: 'showtimes',
   })
   t.ok(Date.now() - slowStarted < 1_500, 'bounded by the peer timeout')
 })

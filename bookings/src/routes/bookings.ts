@@ -37,7 +37,8 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rules: BookingRules }> =
     },
     async (request) => {
       const bookings = await fastify.bookings.forUser(request.params.username)
-      if (!bookings) throw new HttpError(404, `no bookings for ${request.params.username}`)
+      if (!bookings)
+        throw new HttpError(404, `no bookings for ${request.params.username}`, { code: 'BOOKING_NOT_FOUND' })
       return bookings
     },
   )
@@ -90,7 +91,10 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rules: BookingRules }> =
     async (request, reply) => {
       const { username, date, movieId } = request.params
       const removed = await fastify.bookings.remove(username, date, movieId)
-      if (!removed) throw new HttpError(404, `${username} has no booking of ${movieId} on ${date}`)
+      if (!removed)
+        throw new HttpError(404, `${username} has no booking of ${movieId} on ${date}`, {
+          code: 'BOOKING_NOT_FOUND',
+        })
       return reply.code(204).send(null)
     },
   )

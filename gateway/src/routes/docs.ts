@@ -32,9 +32,14 @@ export const docsRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerCl
     async (request) => {
       const name = request.params.service.replace(/\.json$/, '')
       const client = clients.get(name)
-      if (!client) throw new HttpError(404, `no service named ${name}`)
+      if (!client) throw new HttpError(404, `no service named ${name}`, { code: 'NOT_FOUND' })
       const document = await client.getJson<OpenApiDocument>('/openapi.json', request.id)
-      if (!document) throw new HttpError(503, `${name} service has no OpenAPI document`, { expose: true })
+      if (!document)
+        throw new HttpError(503, `${name} service has no OpenAPI document`, {
+          code: 'PEER_UNAVAILABLE',
+          service: name,
+          expose: true,
+        })
       const routed = Object.entries(document.paths ?? {}).filter(
         ([path]) => path === `/${name}` || path.startsWith(`/${name}/`),
       )

@@ -1,16 +1,8 @@
 import { HttpError } from '../errors.js'
+import { classifyNetworkError } from '../network-errors.js'
 
 // SQLSTATE classes meaning "the server is not there or not taking work", as opposed to a bad query.
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/
-const NETWORK_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'EHOSTUNREACH',
-])
 // node-postgres reports a lost or impossible connection by message only.
 const PG_CONNECTION_MESSAGES =
   /connection terminated|timeout exceeded when trying to connect|connection error|not queryable/i
@@ -18,8 +10,9 @@ const PG_CONNECTION_MESSAGES =
 /** Whether a database call failed because the server cannot be reached (rather than a bad query). */
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error) || error instanceof HttpError) return false
+  if (classifyNetworkError(error) !== 'other') return true
   const code = (error as { code?: unknown }).code
-  if (typeof code === 'string') return UNAVAILABLE_SQLSTATE.test(code) || NETWORK_ERRORS.has(code)
+  if (typeof code === 'string') return UNAVAILABLE_SQLSTATE.test(code)
   return PG_CONNECTION_MESSAGES.test(error.message)
 }
 
@@ -30,6 +23,8 @@ export async function reachable<T>(service: string, call: () => Promise<T>): Pro
   } catch (error) {
     if (!isUnavailable(error)) throw error
     throw new HttpError(503, `the ${service} database is unavailable; try again in a moment`, {
+      code: 'DATABASE_UNAVAILABLE',
+      service,
       cause: error,
       expose: true,
     })

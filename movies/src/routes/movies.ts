@@ -29,7 +29,7 @@ export const movieRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const movie = fastify.movies.byId(request.params.id)
-      if (!movie) throw new HttpError(404, `movie ${request.params.id} not found`)
+      if (!movie) throw new HttpError(404, `movie ${request.params.id} not found`, { code: 'MOVIE_NOT_FOUND' })
       return { ...movie, uri: contracts.movieUri(movie.id) }
     },
   )

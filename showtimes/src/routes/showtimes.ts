@@ -29,7 +29,7 @@ export const showtimeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request) => {
       const movies = fastify.schedule.moviesOn(request.params.date)
-      if (!movies) throw new HttpError(404, `no showtimes on ${request.params.date}`)
+      if (!movies) throw new HttpError(404, `no showtimes on ${request.params.date}`, { code: 'SHOWTIMES_NOT_FOUND' })
       return movies
     },
   )

@@ -15,8 +15,11 @@ const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p
 /** The name trimmed; 400 when nothing of it would show. */
 function nonBlank(name: string): string {
   const trimmed = name.trim()
-  if (!trimmed) throw new HttpError(400, 'body/name must not be blank')
-  if (!VISIBLE.test(trimmed)) throw new HttpError(400, 'body/name must not be blank: it has no visible character')
+  if (!trimmed) throw new HttpError(400, 'body/name must not be blank', { code: 'VALIDATION_FAILED' })
+  if (!VISIBLE.test(trimmed))
+    throw new HttpError(400, 'body/name must not be blank: it has no visible character', {
+      code: 'VALIDATION_FAILED',
+    })
   return trimmed
 }
 
@@ -47,7 +50,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
     },
     async (request) => {
       const user = await fastify.users.byId(request.params.username)
-      if (!user) throw new HttpError(404, `user ${request.params.username} not found`)
+      if (!user) throw new HttpError(404, `user ${request.params.username} not found`, { code: 'USER_NOT_FOUND' })
       return user
     },
   )
@@ -66,7 +69,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
     async (request, reply) => {
       const { id } = request.body
       const user = await fastify.users.create(id, nonBlank(request.body.name))
-      if (!user) throw new HttpError(409, `user id ${id} is already taken`)
+      if (!user) throw new HttpError(409, `user id ${id} is already taken`, { code: 'USER_EXISTS' })
       return reply.code(201).header('location', `/users/${id}`).send(user)
     },
   )
@@ -85,7 +88,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
     },
     async (request) => {
       const user = await fastify.users.rename(request.params.username, nonBlank(request.body.name))
-      if (!user) throw new HttpError(404, `user ${request.params.username} not found`)
+      if (!user) throw new HttpError(404, `user ${request.params.username} not found`, { code: 'USER_NOT_FOUND' })
       return user
     },
   )
@@ -109,14 +112,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
     },
     async (request, reply) => {
       const { username } = request.params
-      if (!(await fastify.users.byId(username))) throw new HttpError(404, `user ${username} not found`)
+      if (!(await fastify.users.byId(username)))
+        throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
       const booked = await bookings.getJson<contracts.UserBookings>(
         `/bookings/${encodeURIComponent(username)}`,
         request.id,
       )
       if (booked) {
         const count = Object.values(booked).flat().length
-        throw new HttpError(409, `${username} still has ${count} booking${count === 1 ? '' : 's'}; cancel them first`)
+        throw new HttpError(409, `${username} still has ${count} booking${count === 1 ? '' : 's'}; cancel them first`, {
+          code: 'USER_HAS_BOOKINGS',
+        })
       }
       await fastify.users.remove(username)
       return reply.code(204).send(null)
