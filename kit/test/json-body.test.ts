@@ -102,7 +102,7 @@ t.test('a prototype-poisoning key is named as such, not called invalid JSON', as
       payload,
       headers: { 'content-type': 'application/json' },
     })
-    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message }, payload)
+    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message, code: 'BAD_REQUEST' }, payload)
   }
 })
 
@@ -126,7 +126,11 @@ t.test('a body that is not valid UTF-8 is a 400, never stored with U+FFFD in its
   ]
   for (const [label, bytes] of malformed) {
     const response = await post(bytes)
-    t.same(response.json(), { statusCode: 400, error: 'Bad Request', message: 'body is not valid UTF-8' }, label)
+    t.same(
+      response.json(),
+      { statusCode: 400, error: 'Bad Request', message: 'body is not valid UTF-8', code: 'BAD_REQUEST' },
+      label,
+    )
   }
   const accepted = await post([...Buffer.from('ë🎬')])
   t.equal(accepted.statusCode, 201, 'multi-byte UTF-8 is fine')
