@@ -47,7 +47,7 @@ function dropHopByHop<Headers extends IncomingHttpHeaders>(headers: Headers): He
 }
 
 /** What the service behind the gateway is told about the original request. */
-export function forwardedRequestHeaders(
+function forwardedRequestHeaders(
   request: Pick<FastifyRequest, 'id' | 'ip' | 'protocol' | 'host'>,
   headers: IncomingHttpHeaders,
 ): IncomingHttpHeaders {
@@ -108,7 +108,7 @@ interface UpstreamFailure {
 }
 
 /** Whether reply-from's error is the gateway's own (its client failed), not the service's. */
-export function isOwnClientError(error: Error): boolean {
+function isOwnClientError(error: Error): boolean {
   return OWN_CLIENT_ERRORS.has(rootCodeOf(error))
 }
 
@@ -118,7 +118,7 @@ function rootCodeOf(error: Error): string {
 }
 
 /** Why reply-from could not get an answer from the service, said as the client should read it. */
-export function describeUpstreamError(name: string, timeoutMs: number, error: Error): UpstreamFailure {
+function describeUpstreamError(name: string, timeoutMs: number, error: Error): UpstreamFailure {
   const { statusCode } = error as Error & { statusCode?: number }
   const rootCode = rootCodeOf(error)
   if (CONNECT_FAILURES.has(rootCode) || rootCode === 'UND_ERR_CONNECT_TIMEOUT' || statusCode === 503) {

@@ -15,7 +15,7 @@ export function requestIdFrom(req: IncomingMessage): string {
   return typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming) ? incoming : randomUUID()
 }
 
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',
@@ -51,15 +51,6 @@ export function loggerOptions(
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,service' } } } : {}),
   }
-}
-
-export interface RouteObservability {
-  /** false for probes and /metrics: not counted in metrics, their access lines at trace only. */
-  observe?: boolean
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig extends RouteObservability {}
 }
 
 /**

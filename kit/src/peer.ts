@@ -18,7 +18,7 @@ export interface PeerOptions {
   metrics: Metrics
 }
 
-export interface PeerRequest {
+interface PeerRequest {
   method?: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   body?: unknown

@@ -26,6 +26,16 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   metricsServer?: (config: Config) => { host: string; port: number }
 }
 
+/** A route's own options (`config` in its route options) that the kit reads. */
+interface RouteObservability {
+  /** false for probes and /metrics: not counted in metrics, their access lines at trace only. */
+  observe?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig extends RouteObservability {}
+}
+
 // Node looks for connections past their header or request deadline this often (its default, 30 s,
 // would let a slow client stay that much longer than the timeouts say).
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000

@@ -4,7 +4,7 @@ import { type contracts, HttpError, type PeerClient } from '@cinema/kit'
  * A read-only document of a peer, reused for `ttlMs` so that busy endpoints do not refetch it on
  * every request; concurrent callers share one fetch, and failures are never cached.
  */
-export class CachedDocument<T> {
+class CachedDocument<T> {
   #value: T | undefined
   #fetchedAt = 0
   #inFlight: Promise<T> | undefined
