@@ -9,7 +9,7 @@ import { describeValidationErrors, errorHandling, errorServerOptions } from './e
 import { health } from './health.js'
 import { jsonBody } from './json-body.js'
 import { loadShedding } from './load-shedding.js'
-import { lazyChildLogger, loggerOptions, requestIdFrom, requestLogging } from './logging.js'
+import { loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
 import { type OpenApiOptions, openapi } from './openapi.js'
 import { validatorCompiler } from './validation.js'
@@ -85,7 +85,6 @@ export async function buildService<Config extends BaseConfig>(
       ? { ...loggerOptions(definition.name, config.LOG_LEVEL, false), stream: options.logStream }
       : loggerOptions(definition.name, config.LOG_LEVEL),
     genReqId: requestIdFrom,
-    childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
