@@ -360,9 +360,16 @@ t.test('GET /status asks the services at most once per second, however many ask 
   })
   const readyzCalls = () => Object.values(upstreams).map((upstream) => upstream.requests.length)
 
-  const first = await Promise.all(Array.from({ length: 50 }, () => app.inject('/status')))
+  const first = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => app.inject({ url: '/status', headers: { 'x-request-id': `hit-${i}` } })),
+  )
   t.ok(first.every((answer) => answer.statusCode === 200))
   t.same(readyzCalls(), [1, 1, 1, 1], '50 hits at once: one set of calls')
+  t.same(
+    Object.values(upstreams).map((upstream) => upstream.requests[0]?.headers['x-request-id']),
+    [undefined, undefined, undefined, undefined],
+    "the shared check carries none of the hits' ids",
+  )
   const checkedAt = first[0]?.json().checkedAt
   t.ok(
     first.every((answer) => answer.json().checkedAt === checkedAt),

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { HttpError } from './errors.js'
-import { REQUEST_ID_HEADER } from './logging.js'
+import { currentRequestId, REQUEST_ID_HEADER } from './logging.js'
 import { CIRCUIT_STATE_VALUES, type Metrics, observer, type PeerOutcome } from './metrics.js'
 
 export interface PeerOptions {
@@ -22,8 +22,6 @@ interface PeerRequest {
   method?: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   body?: unknown
-  /** The id of the request being served, passed on so every log line of one request shares it. */
-  requestId?: string
 }
 
 export interface PeerResponse {
@@ -170,8 +168,8 @@ export class PeerClient {
   }
 
   /** GET a JSON document; `undefined` when the peer answers 404. */
-  async getJson<T>(path: string, requestId?: string): Promise<T | undefined> {
-    const response = await this.request({ path, requestId })
+  async getJson<T>(path: string): Promise<T | undefined> {
+    const response = await this.request({ path })
     if (response.statusCode === 404) return undefined
     if (response.statusCode >= 400) {
       throw new HttpError(502, `${this.name} service refused ${path} (${response.statusCode})`, { expose: true })
@@ -185,7 +183,9 @@ export class PeerClient {
 
   async #send(method: string, request: PeerRequest, attempt = 1): Promise<PeerResponse> {
     const headers: Record<string, string> = { accept: 'application/json' }
-    if (request.requestId) headers[REQUEST_ID_HEADER] = request.requestId
+    // The id of the request being served, so that every log line of one request shares it.
+    const requestId = currentRequestId()
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId
     let body: string | undefined
     if (request.body !== undefined) {
       headers['content-type'] = 'application/json'

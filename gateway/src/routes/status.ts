@@ -1,4 +1,4 @@
-import type { PeerClient } from '@cinema/kit'
+import { outsideAnyRequest, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { type Static, Type } from 'typebox'
 
@@ -17,12 +17,12 @@ const Status = Type.Object({
 // /status is public: however often it is asked, the services are asked at most once per second.
 const STATUS_CACHE_MS = 1_000
 
-async function checkServices(clients: Map<string, PeerClient>, requestId: string): Promise<Static<typeof Status>> {
+async function checkServices(clients: Map<string, PeerClient>): Promise<Static<typeof Status>> {
   const services = await Promise.all(
     [...clients].map(async ([name, client]) => {
       const started = performance.now()
       try {
-        const response = await client.request({ path: '/readyz', requestId })
+        const response = await client.request({ path: '/readyz' })
         const latencyMs = Math.round((performance.now() - started) * 10) / 10
         const up = response.statusCode === 200
         return {
@@ -65,10 +65,11 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, Peer
         response: { 200: Status },
       },
     },
-    async (request) => {
+    async () => {
       const now = Date.now()
       if (!latest || now - latest.startedAt >= STATUS_CACHE_MS) {
-        latest = { startedAt: now, status: checkServices(clients, request.id) }
+        // Shared by every hit until the next check: no one request's, so it carries no request id.
+        latest = { startedAt: now, status: outsideAnyRequest(() => checkServices(clients)) }
       }
       return latest.status
     },
