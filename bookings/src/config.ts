@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, loadConfig, PeerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { databaseSettings, PeerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const BookingsConfig = serviceConfigSchema(5003, {
@@ -13,5 +13,3 @@ export const BookingsConfig = serviceConfigSchema(5003, {
   ...PeerSettings,
 })
 export type BookingsConfig = Static<typeof BookingsConfig>
-
-export const loadBookingsConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(BookingsConfig, env)

@@ -3,8 +3,9 @@ import closeWithGrace from 'close-with-grace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
+import type { TObject } from 'typebox'
 import type { BaseConfig } from './config.js'
-import { ConfigError } from './config.js'
+import { ConfigError, loadConfig } from './config.js'
 import { describeValidationErrors, errorHandling, errorServerOptions } from './errors.js'
 import { health } from './health.js'
 import { jsonBody } from './json-body.js'
@@ -17,6 +18,8 @@ import { validatorCompiler } from './validation.js'
 export interface ServiceDefinition<Config extends BaseConfig> {
   /** Short name used in logs and error messages: "movies", "gateway"… */
   name: string
+  /** Its settings: read from the environment, defaults applied, checked (the schema of `Config`). */
+  configSchema: TObject
   openapi: OpenApiOptions
   /** The service itself: its app plugins, then its routes. */
   app: FastifyPluginAsyncTypebox<{ config: Config }>
@@ -69,6 +72,15 @@ function connectionLimits(config: BaseConfig) {
       connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
     },
   }
+}
+
+/** A service's settings from `env`, as its definition's schema reads them. */
+export function loadServiceConfig<Config extends BaseConfig>(
+  definition: ServiceDefinition<Config>,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  // The definition pairs the schema with Config: each service declares both from one schema.
+  return loadConfig(definition.configSchema, env) as Config
 }
 
 /**
@@ -132,13 +144,10 @@ function describeStartupError(name: string, address: ListenAddress, error: unkno
  * work (`/readyz` turns 503), let requests in flight finish, close pools, exit 0 within the grace period.
  * Start-up failures print one line and exit 1.
  */
-export async function runService<Config extends BaseConfig>(
-  definition: ServiceDefinition<Config>,
-  loadServiceConfig: () => Config,
-): Promise<void> {
+export async function runService<Config extends BaseConfig>(definition: ServiceDefinition<Config>): Promise<void> {
   let config: Config
   try {
-    config = loadServiceConfig()
+    config = loadServiceConfig(definition)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${definition.name}: ${error.message}\n`)

@@ -69,6 +69,7 @@ t.test("each request's peer calls carry its own id, also after reading a body; s
   const Config = serviceConfigSchema(0, {})
   const definition: ServiceDefinition<ReturnType<typeof loadConfig<typeof Config>>> = {
     name: 'caller',
+    configSchema: Config,
     openapi: { title: 'Caller', description: 'calls a peer on behalf of its requests' },
     app: async (fastify) => {
       const Calls = Type.Object({ paths: Type.Array(Type.String()) })

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, serviceConfigSchema } from '@cinema/kit'
+import { serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const ShowtimesConfig = serviceConfigSchema(5002, {
@@ -9,5 +9,3 @@ export const ShowtimesConfig = serviceConfigSchema(5002, {
   }),
 })
 export type ShowtimesConfig = Static<typeof ShowtimesConfig>
-
-export const loadShowtimesConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(ShowtimesConfig, env)

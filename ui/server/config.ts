@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { peerUrl, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const UiConfig = serviceConfigSchema(5004, {
@@ -11,5 +11,3 @@ export const UiConfig = serviceConfigSchema(5004, {
   }),
 })
 export type UiConfig = Static<typeof UiConfig>
-
-export const loadUiConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(UiConfig, env)

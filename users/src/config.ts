@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, loadConfig, PeerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
+import { databaseSettings, PeerSettings, peerUrl, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const UsersConfig = serviceConfigSchema(5000, {
@@ -19,5 +19,3 @@ export const UsersConfig = serviceConfigSchema(5000, {
   ...PeerSettings,
 })
 export type UsersConfig = Static<typeof UsersConfig>
-
-export const loadUsersConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(UsersConfig, env)

@@ -1,14 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { bookingsService } from '../../bookings/src/app.js'
-import { loadBookingsConfig } from '../../bookings/src/config.js'
 import { moviesService } from '../../movies/src/app.js'
-import { loadMoviesConfig } from '../../movies/src/config.js'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { loadShowtimesConfig } from '../../showtimes/src/config.js'
-import { buildTestService, deadUrl, json, listen, type Stub, stub } from '../../test/helpers/servers.js'
+import { build, deadUrl, json, listen, type Stub, stub } from '../../test/helpers/servers.js'
 import { usersService } from '../src/app.js'
-import { loadUsersConfig } from '../src/config.js'
 
 const movie = (id: string, title: string, director: string, rating: number) => ({
   id,
@@ -25,19 +21,16 @@ const SPECTRE = movie('39ab85e5-5e8e-4dc5-afea-65dc368bd7ab', 'Spectre', 'Sam Me
 /** Real movies, showtimes and bookings services on ephemeral ports. */
 async function startPeers(t: Test) {
   const apps: FastifyInstance[] = [
-    await buildTestService(moviesService, loadMoviesConfig),
-    await buildTestService(showtimesService, loadShowtimesConfig),
-    await buildTestService(bookingsService, loadBookingsConfig, { USERS_URL: await deadUrl() }),
+    await build(t, moviesService),
+    await build(t, showtimesService),
+    await build(t, bookingsService, { USERS_URL: await deadUrl() }),
   ]
   const [movies, showtimes, bookings] = await Promise.all(apps.map(listen))
-  t.teardown(() => Promise.all(apps.map((app) => app.close())))
   return { MOVIES_URL: movies as string, SHOWTIMES_URL: showtimes as string, BOOKINGS_URL: bookings as string }
 }
 
 async function startUsers(t: Test, env: Record<string, string>) {
-  const app = await buildTestService(usersService, loadUsersConfig, { PEER_TIMEOUT_MS: '400', ...env })
-  t.teardown(() => app.close())
-  return app
+  return build(t, usersService, { PEER_TIMEOUT_MS: '400', ...env })
 }
 
 t.test('users service with real peers', async (t) => {
