@@ -24,7 +24,7 @@ interface PeerRequest {
   body?: unknown
 }
 
-export interface PeerResponse {
+interface PeerResponse {
   statusCode: number
   body: unknown
 }
@@ -56,7 +56,7 @@ type CircuitState = keyof typeof CIRCUIT_STATE_VALUES
  * opens; after `cooldownMs` one call is let through as a probe, and its outcome closes or reopens it.
  * `onChange` hears every change of state (for the `peer_circuit_state` gauge).
  */
-export class CircuitBreaker {
+class CircuitBreaker {
   #failures = 0
   #openUntil = 0
   #probing = false

@@ -11,7 +11,7 @@ export const PeerSettings = {
   PEER_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'pause before probing again' }),
 }
 
-export type PeerSettingsConfig = Static<ReturnType<typeof Type.Object<typeof PeerSettings>>>
+type PeerSettingsConfig = Static<ReturnType<typeof Type.Object<typeof PeerSettings>>>
 
 /** A base-URL setting for one peer, defaulting to its local port. */
 export function peerUrl(name: string, port: number) {
