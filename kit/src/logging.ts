@@ -25,6 +25,15 @@ export function currentRequestId(): string | undefined {
   return servedRequest.getStore()
 }
 
+// Only a process that calls peers enters the store: once one is entered, Node 20 runs a hook for
+// every promise of the process (an A/B of the movies service: about 7 µs of 40 µs CPU per request).
+let callsPeers = false
+
+/** From now on each request's peer calls carry its id (createPeerClient says so). */
+export function carryRequestIdsToPeers(): void {
+  callsPeers = true
+}
+
 /**
  * Runs `work` as no request's: for work shared by many requests (one fetch serving all callers
  * until it is cached), whose peer calls would otherwise carry whichever request started it.
@@ -88,7 +97,9 @@ export const requestLogging = fp(
     })
     // Entered after the body is read (as @fastify/request-context advises: body parsing can leave the
     // store entered in onRequest) and before every handler, whose peer calls then carry the id.
-    fastify.addHook('preValidation', (request, _reply, done) => servedRequest.run(request.id, done))
+    fastify.addHook('preValidation', (request, _reply, done) =>
+      callsPeers ? servedRequest.run(request.id, done) : done(),
+    )
     fastify.addHook('onResponse', (request, reply, done) => {
       const probe = request.routeOptions.config.observe === false
       if (probe ? probeLines : accessLines) {

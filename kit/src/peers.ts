@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { type Static, Type } from 'typebox'
+import { carryRequestIdsToPeers } from './logging.js'
 import { PeerClient } from './peer.js'
 
 /** Environment settings shared by every service that calls peers. */
@@ -30,5 +31,6 @@ export function createPeerClient(fastify: FastifyInstance, config: PeerSettingsC
     metrics: fastify.metrics,
   })
   fastify.addHook('onClose', async () => client.close())
+  carryRequestIdsToPeers()
   return client
 }

@@ -7,7 +7,7 @@ import { HttpError } from '../src/errors.js'
 import { outsideAnyRequest } from '../src/logging.js'
 import { createMetrics, metrics } from '../src/metrics.js'
 import { PeerClient, type PeerOptions } from '../src/peer.js'
-import { createPeerClient } from '../src/peers.js'
+import { createPeerClient, PeerSettings } from '../src/peers.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
 
 function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
@@ -61,17 +61,15 @@ t.test("each request's peer calls carry its own id, also after reading a body; s
     // Slow enough that the two requests below are in flight together.
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 50)
   })
-  const { peer } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
-  const Config = serviceConfigSchema(0, {})
+  t.teardown(close)
+  const Config = serviceConfigSchema(0, PeerSettings)
   const definition: ServiceDefinition<ReturnType<typeof loadConfig<typeof Config>>> = {
     name: 'caller',
     configSchema: Config,
     openapi: { title: 'Caller', description: 'calls a peer on behalf of its requests' },
-    app: async (fastify) => {
+    app: async (fastify, { config }) => {
+      // As services make them: the kit then enters each request's store.
+      const peer = createPeerClient(fastify, config, 'movies', url)
       const Calls = Type.Object({ paths: Type.Array(Type.String()) })
       // Awaits between the calls, as domain code does, so the id must survive continuations.
       fastify.post('/calls', { schema: { body: Calls } }, async (request) => {
