@@ -1,11 +1,12 @@
 import { createPeerClient, database, indexRoute, peerOptions, type ServiceDefinition } from '@cinema/kit'
 import { BookingRules } from './booking-rules.js'
-import type { BookingsConfig } from './config.js'
+import { BookingsConfig } from './config.js'
 import { bookingMigrations, bookingRepository } from './repository.js'
 import { bookingRoutes } from './routes/bookings.js'
 
 export const bookingsService: ServiceDefinition<BookingsConfig> = {
   name: 'bookings',
+  configSchema: BookingsConfig,
   openapi: { title: 'Cinema bookings', description: 'Who booked which movie on which date.' },
   app: async (fastify, { config }) => {
     await fastify.register(database, { service: 'bookings', config, migrations: bookingMigrations(config.SEED_FILE) })

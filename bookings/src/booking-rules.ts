@@ -8,10 +8,10 @@ export class BookingRules {
   ) {}
 
   /** 404 when the user does not exist, 422 when the movie does not play that date. */
-  async assertBookable(username: string, date: string, movieId: string, requestId: string): Promise<void> {
+  async assertBookable(username: string, date: string, movieId: string): Promise<void> {
     const [user, playing] = await Promise.all([
-      this.users.getJson(`/users/${encodeURIComponent(username)}`, requestId),
-      this.showtimes.getJson<string[]>(`/showtimes/${date}`, requestId),
+      this.users.getJson(`/users/${encodeURIComponent(username)}`),
+      this.showtimes.getJson<string[]>(`/showtimes/${date}`),
     ])
     if (user === undefined) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
     if (!playing?.includes(movieId))

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, loadConfig, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { databaseSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const BookingsConfig = serviceConfigSchema(SERVICES.bookings.port, {
@@ -13,5 +13,3 @@ export const BookingsConfig = serviceConfigSchema(SERVICES.bookings.port, {
   ...PeerSettings,
 })
 export type BookingsConfig = Static<typeof BookingsConfig>
-
-export const loadBookingsConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(BookingsConfig, env)

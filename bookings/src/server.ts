@@ -1,5 +1,4 @@
 import { runService } from '@cinema/kit'
 import { bookingsService } from './app.js'
-import { loadBookingsConfig } from './config.js'
 
-await runService(bookingsService, () => loadBookingsConfig())
+await runService(bookingsService)

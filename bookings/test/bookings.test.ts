@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { loadShowtimesConfig } from '../../showtimes/src/config.js'
-import { buildTestService, deadUrl, json, listen, stub } from '../../test/helpers/servers.js'
+import { build, deadUrl, json, listen, stub } from '../../test/helpers/servers.js'
 import { bookingsService } from '../src/app.js'
-import { loadBookingsConfig } from '../src/config.js'
 
 const CREED = '267eedb8-0f5d-42d5-8f43-72426b9fb3e6'
 const MARTIAN = 'a8034f44-aee4-44cf-b32c-74cf452aaaae'
@@ -20,7 +18,7 @@ const SEEDED = {
 
 /** The bookings service with a real showtimes service and a users stand-in that knows `users`. */
 async function setup(t: Test, env: Record<string, string> = {}) {
-  const showtimes = await buildTestService(showtimesService, loadShowtimesConfig)
+  const showtimes = await build(t, showtimesService)
   const showtimesUrl = await listen(showtimes)
   const known = new Set([
     'dwight_schrute',
@@ -33,16 +31,12 @@ async function setup(t: Test, env: Record<string, string> = {}) {
     if (known.has(username)) json(res, 200, { id: username, name: username, last_active: 0 })
     else json(res, 404, { statusCode: 404, error: 'Not Found', message: 'no such user' })
   })
-  const app = await buildTestService(bookingsService, loadBookingsConfig, {
+  const app = await build(t, bookingsService, {
     USERS_URL: users.url,
     SHOWTIMES_URL: showtimesUrl,
     ...env,
   })
-  t.teardown(async () => {
-    await app.close()
-    await showtimes.close()
-    await users.close()
-  })
+  t.teardown(() => users.close())
   return { app, users }
 }
 

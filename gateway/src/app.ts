@@ -1,5 +1,5 @@
 import { indexRoute, type ServiceDefinition } from '@cinema/kit'
-import { type GatewayConfig, items, upstreamsOf } from './config.js'
+import { GatewayConfig, items, upstreamsOf } from './config.js'
 import { hardening } from './hardening.js'
 import { upstreamProxy } from './proxy.js'
 import { docsRoutes } from './routes/docs.js'
@@ -9,6 +9,7 @@ import { upstreamClients } from './upstream-clients.js'
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
+  configSchema: GatewayConfig,
   openapi: { title: 'Cinema gateway', description: 'One entry point for every Cinema service.' },
   serverOptions: (config) => ({
     bodyLimit: config.BODY_LIMIT_BYTES,

@@ -1,4 +1,4 @@
-import { loadConfig, MetricsServerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { MetricsServerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
@@ -35,8 +35,6 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
   ),
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
-
-export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(GatewayConfig, env)
 
 /** A comma-separated setting as its items. */
 export function items(setting: string): string[] {

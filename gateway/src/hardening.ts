@@ -12,7 +12,7 @@ import { type GatewayConfig, items } from './config.js'
  * They never vary here, and running helmet on every request cost about 50 µs of CPU, a third of
  * the gateway's work per proxied call (CPU profile under load, see bench/README.md).
  */
-export function helmetHeaders(): Record<string, string> {
+function helmetHeaders(): Record<string, string> {
   const headers: Record<string, string> = {}
   const response = {
     setHeader: (name: string, value: string | number) => {

@@ -28,7 +28,7 @@ const OWN_CLIENT_ERRORS = new Set([
 const BUFFERED_BODY_LIMIT = 64 * 1024
 
 /** What the service behind the gateway is told about the original request. */
-export function forwardedRequestHeaders(
+function forwardedRequestHeaders(
   request: Pick<FastifyRequest, 'id' | 'ip' | 'protocol' | 'host'>,
   headers: IncomingHttpHeaders,
 ): IncomingHttpHeaders {
@@ -87,12 +87,12 @@ interface UpstreamFailure {
 }
 
 /** Whether reply-from's error is the gateway's own (its client failed), not the service's. */
-export function isOwnClientError(error: Error): boolean {
+function isOwnClientError(error: Error): boolean {
   return OWN_CLIENT_ERRORS.has(networkErrorCode(error) ?? '')
 }
 
 /** Why reply-from could not get an answer from the service, said as the client should read it. */
-export function describeUpstreamError(name: string, timeoutMs: number, error: Error): UpstreamFailure {
+function describeUpstreamError(name: string, timeoutMs: number, error: Error): UpstreamFailure {
   const { statusCode } = error as Error & { statusCode?: number }
   const failure = classifyNetworkError(error)
   if (failure === 'connect' || statusCode === 503) {

@@ -1,5 +1,4 @@
 import { runService } from '@cinema/kit'
 import { gatewayService } from './app.js'
-import { loadGatewayConfig } from './config.js'
 
-await runService(gatewayService, () => loadGatewayConfig())
+await runService(gatewayService)

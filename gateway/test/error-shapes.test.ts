@@ -8,16 +8,11 @@ import { type BaseConfig, ERROR_CODES, type ErrorCode, type ServiceDefinition } 
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { bookingsService } from '../../bookings/src/app.js'
-import { loadBookingsConfig } from '../../bookings/src/config.js'
 import { moviesService } from '../../movies/src/app.js'
-import { loadMoviesConfig } from '../../movies/src/config.js'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { loadShowtimesConfig } from '../../showtimes/src/config.js'
-import { buildTestService, listen, parseRawResponse, rawConnection, rawRequest } from '../../test/helpers/servers.js'
+import { build, listen, parseRawResponse, rawConnection, rawRequest } from '../../test/helpers/servers.js'
 import { usersService } from '../../users/src/app.js'
-import { loadUsersConfig } from '../../users/src/config.js'
 import { gatewayService } from '../src/app.js'
-import { loadGatewayConfig } from '../src/config.js'
 
 function assertErrorShape(t: Test, status: number, code: ErrorCode, body: unknown, label: string) {
   t.same(
@@ -36,11 +31,9 @@ function assertErrorShape(t: Test, status: number, code: ErrorCode, body: unknow
 async function started<Config extends BaseConfig>(
   t: Test,
   definition: ServiceDefinition<Config>,
-  load: (env: NodeJS.ProcessEnv) => Config,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ app: FastifyInstance; url: string }> {
-  const app = await buildTestService(definition, load, env)
-  t.teardown(() => app.close())
+  const app = await build(t, definition, env)
   return { app, url: await listen(app) }
 }
 
@@ -117,8 +110,8 @@ const HTTP_CASES: { name: string; path: string; init?: RequestInit; status: numb
 ]
 
 t.test('HTTP errors: one shape, the same body straight and through the gateway', async (t) => {
-  const users = await started(t, usersService, loadUsersConfig)
-  const gateway = await started(t, gatewayService, loadGatewayConfig, { USERS_URL: users.url })
+  const users = await started(t, usersService)
+  const gateway = await started(t, gatewayService, { USERS_URL: users.url })
   for (const { name, path, init, status, code } of HTTP_CASES) {
     const straight = await fetch(`${users.url}${path}`, init)
     const through = await fetch(`${gateway.url}${path}`, init)
@@ -198,11 +191,11 @@ const RAW_CASES: { name: string; request: string; status: number; code: ErrorCod
 
 t.test('errors before any route, at every service and the gateway: JSON, one shape', async (t) => {
   const servers = {
-    movies: await started(t, moviesService, loadMoviesConfig),
-    showtimes: await started(t, showtimesService, loadShowtimesConfig),
-    users: await started(t, usersService, loadUsersConfig),
-    bookings: await started(t, bookingsService, loadBookingsConfig),
-    gateway: await started(t, gatewayService, loadGatewayConfig),
+    movies: await started(t, moviesService),
+    showtimes: await started(t, showtimesService),
+    users: await started(t, usersService),
+    bookings: await started(t, bookingsService),
+    gateway: await started(t, gatewayService),
   }
   for (const [service, { url }] of Object.entries(servers)) {
     for (const { name, request, status, code, at } of RAW_CASES) {
@@ -227,7 +220,7 @@ t.test('errors before any route, at every service and the gateway: JSON, one sha
 })
 
 t.test('a request that does not arrive in time: 408 JSON, then the connection is closed', async (t) => {
-  const { app, url } = await started(t, moviesService, loadMoviesConfig)
+  const { app, url } = await started(t, moviesService)
   // Node's request timeout fires on a 30 s sweep; the error it then raises is given directly.
   const accepted = new Promise<Socket>((resolve) => app.server.once('connection', resolve))
   const connection = await rawConnection(url)

@@ -1,21 +1,9 @@
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
-import { buildService } from '@cinema/kit'
 import t, { type Test } from 'tap'
 import { moviesService } from '../../movies/src/app.js'
-import { loadMoviesConfig } from '../../movies/src/config.js'
-import {
-  buildTestService,
-  deadUrl,
-  json,
-  listen,
-  parseRawResponse,
-  rawConnection,
-  stub,
-} from '../../test/helpers/servers.js'
+import { build, deadUrl, json, listen, parseRawResponse, rawConnection, stub } from '../../test/helpers/servers.js'
 import { usersService } from '../../users/src/app.js'
-import { loadUsersConfig } from '../../users/src/config.js'
 import { gatewayService } from '../src/app.js'
-import { loadGatewayConfig } from '../src/config.js'
 
 const CREED = '267eedb8-0f5d-42d5-8f43-72426b9fb3e6'
 
@@ -30,9 +18,7 @@ const echo = () =>
   })
 
 async function gateway(t: Test, env: Record<string, string>) {
-  const app = await buildTestService(gatewayService, loadGatewayConfig, env)
-  t.teardown(() => app.close())
-  return app
+  return build(t, gatewayService, env)
 }
 
 t.test('forwards each prefix and everything below it, path, query, method and body unchanged', async (t) => {
@@ -115,9 +101,7 @@ t.test('forwarded headers: request id, X-Forwarded-*, no hop-by-hop', async (t) 
 })
 
 t.test('in front of the real movies service: the same bodies as straight', async (t) => {
-  const movies = await buildTestService(moviesService, loadMoviesConfig)
-  const moviesUrl = await listen(movies)
-  t.teardown(() => movies.close())
+  const moviesUrl = await listen(await build(t, moviesService))
   const app = await gateway(t, { MOVIES_URL: moviesUrl })
   for (const path of ['/movies', `/movies/${CREED}`, '/movies/b18f']) {
     const through = await app.inject(path)
@@ -192,9 +176,7 @@ t.test('a service’s 503 passes through at once, never retried', async (t) => {
 })
 
 t.test('GET / lists the services; GET /status says which are up and how fast', async (t) => {
-  const movies = await buildTestService(moviesService, loadMoviesConfig)
-  const moviesUrl = await listen(movies)
-  t.teardown(() => movies.close())
+  const moviesUrl = await listen(await build(t, moviesService))
   const app = await gateway(t, { MOVIES_URL: moviesUrl, USERS_URL: await deadUrl() })
 
   t.same((await app.inject('/')).json(), {
@@ -251,9 +233,7 @@ t.test('JSON it could not re-send (nested 100,000 deep) is a 400 saying why; the
 })
 
 t.test('Expect: 100-continue is answered by the gateway, and the request forwarded without it', async (t) => {
-  const users = await buildTestService(usersService, loadUsersConfig)
-  const usersUrl = await listen(users)
-  t.teardown(() => users.close())
+  const usersUrl = await listen(await build(t, usersService))
   const bookings = await echo()
   t.teardown(() => bookings.close())
   const app = await gateway(t, { USERS_URL: usersUrl, BOOKINGS_URL: bookings.url })
@@ -295,10 +275,12 @@ t.test('the gateway’s own failure is never blamed on a service: 500, logged as
   const users = await stub((_req, res) => json(res, 200, {}))
   t.teardown(() => users.close())
   const logs: Record<string, unknown>[] = []
-  const app = await buildService(gatewayService, loadGatewayConfig({ USERS_URL: users.url, LOG_LEVEL: 'warn' }), {
-    logStream: { write: (line: string) => logs.push(JSON.parse(line)) },
-  })
-  t.teardown(() => app.close())
+  const app = await build(
+    t,
+    gatewayService,
+    { USERS_URL: users.url, LOG_LEVEL: 'warn' },
+    { logStream: { write: (line: string) => logs.push(JSON.parse(line)) } },
+  )
 
   // Node's parser would refuse this header; inject lets it reach the gateway's client, which
   // refuses to send it: the request never leaves the gateway.
@@ -329,7 +311,7 @@ t.test('the gateway’s own failure is never blamed on a service: 500, logged as
 t.test('/metrics is served on a port of its own, not on the public one; closed with the gateway', async (t) => {
   const movies = await echo()
   t.teardown(() => movies.close())
-  const app = await buildTestService(gatewayService, loadGatewayConfig, { MOVIES_URL: movies.url })
+  const app = await build(t, gatewayService, { MOVIES_URL: movies.url })
   const url = await listen(app)
   const metricsServer = app.metricsServer
   if (!metricsServer) throw new Error('the gateway has no metrics server')
@@ -385,9 +367,16 @@ t.test('GET /status asks the services at most once per second, however many ask 
   })
   const readyzCalls = () => Object.values(upstreams).map((upstream) => upstream.requests.length)
 
-  const first = await Promise.all(Array.from({ length: 50 }, () => app.inject('/status')))
+  const first = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => app.inject({ url: '/status', headers: { 'x-request-id': `hit-${i}` } })),
+  )
   t.ok(first.every((answer) => answer.statusCode === 200))
   t.same(readyzCalls(), [1, 1, 1, 1], '50 hits at once: one set of calls')
+  t.same(
+    Object.values(upstreams).map((upstream) => upstream.requests[0]?.headers['x-request-id']),
+    [undefined, undefined, undefined, undefined],
+    "the shared check carries none of the hits' ids",
+  )
   const checkedAt = first[0]?.json().checkedAt
   t.ok(
     first.every((answer) => answer.json().checkedAt === checkedAt),

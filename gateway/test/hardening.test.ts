@@ -1,15 +1,11 @@
 import { request as httpRequest } from 'node:http'
 import t, { type Test } from 'tap'
 import { moviesService } from '../../movies/src/app.js'
-import { loadMoviesConfig } from '../../movies/src/config.js'
-import { buildTestService, deadUrl, json, listen, stub } from '../../test/helpers/servers.js'
+import { build, deadUrl, json, listen, stub } from '../../test/helpers/servers.js'
 import { gatewayService } from '../src/app.js'
-import { loadGatewayConfig } from '../src/config.js'
 
 async function gateway(t: Test, env: Record<string, string>) {
-  const app = await buildTestService(gatewayService, loadGatewayConfig, env)
-  t.teardown(() => app.close())
-  return app
+  return build(t, gatewayService, env)
 }
 
 t.test(
@@ -186,9 +182,7 @@ t.test('TRUST_PROXY by host name: the proxy’s current address is looked up', a
 })
 
 t.test('GET /docs: one page with the documents of the gateway and every service', async (t) => {
-  const movies = await buildTestService(moviesService, loadMoviesConfig)
-  const moviesUrl = await listen(movies)
-  t.teardown(() => movies.close())
+  const moviesUrl = await listen(await build(t, moviesService))
   const app = await gateway(t, { MOVIES_URL: moviesUrl, USERS_URL: await deadUrl() })
 
   const page = await app.inject('/docs')

@@ -2,7 +2,7 @@ import { type Static, type TObject, type TProperties, Type } from 'typebox'
 import { Value } from 'typebox/value'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
+type LogLevel = (typeof LOG_LEVELS)[number]
 const logLevel = (fallback: LogLevel, description: string) => Type.Enum(LOG_LEVELS, { default: fallback, description })
 
 /** Settings every service and the gateway read from the environment. */

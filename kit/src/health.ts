@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 
-export type ReadinessCheck = () => Promise<void>
+type ReadinessCheck = () => Promise<void>
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { HttpError } from './errors.js'
-import { REQUEST_ID_HEADER } from './logging.js'
+import { currentRequestId, REQUEST_ID_HEADER } from './logging.js'
 import { CIRCUIT_STATE_VALUES, type Metrics, observer, type PeerOutcome } from './metrics.js'
 import { classifyNetworkError } from './network-errors.js'
 
@@ -22,15 +22,13 @@ export interface PeerOptions {
   metrics: Metrics
 }
 
-export interface PeerRequest {
+interface PeerRequest {
   method?: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   body?: unknown
-  /** The id of the request being served, passed on so every log line of one request shares it. */
-  requestId?: string
 }
 
-export interface PeerResponse {
+interface PeerResponse {
   statusCode: number
   body: unknown
 }
@@ -45,7 +43,7 @@ type CircuitState = keyof typeof CIRCUIT_STATE_VALUES
  * opens; after `cooldownMs` one call is let through as a probe, and its outcome closes or reopens it.
  * `onChange` hears every change of state (for the `peer_circuit_state` gauge).
  */
-export class CircuitBreaker {
+class CircuitBreaker {
   #failures = 0
   #openUntil = 0
   #probing = false
@@ -167,8 +165,8 @@ export class PeerClient {
   }
 
   /** GET a JSON document; `undefined` when the peer answers 404. */
-  async getJson<T>(path: string, requestId?: string): Promise<T | undefined> {
-    const response = await this.request({ path, requestId })
+  async getJson<T>(path: string): Promise<T | undefined> {
+    const response = await this.request({ path })
     if (response.statusCode === 404) return undefined
     if (response.statusCode >= 400) {
       throw new HttpError(502, `${this.name} service refused ${path} (${response.statusCode})`, {
@@ -186,7 +184,9 @@ export class PeerClient {
 
   async #send(method: string, request: PeerRequest, attempt = 1): Promise<PeerResponse> {
     const headers: Record<string, string> = { accept: 'application/json' }
-    if (request.requestId) headers[REQUEST_ID_HEADER] = request.requestId
+    // The id of the request being served, so that every log line of one request shares it.
+    const requestId = currentRequestId()
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId
     let body: string | undefined
     if (request.body !== undefined) {
       headers['content-type'] = 'application/json'

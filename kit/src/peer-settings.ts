@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { type Static, Type } from 'typebox'
+import { carryRequestIdsToPeers } from './logging.js'
 import { PeerClient, type PeerOptions } from './peer-client.js'
 import { localUrl, type ServiceName } from './topology.js'
 
@@ -12,7 +13,7 @@ export const PeerSettings = {
   PEER_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'pause before probing again' }),
 }
 
-export type PeerSettingsConfig = Static<ReturnType<typeof Type.Object<typeof PeerSettings>>>
+type PeerSettingsConfig = Static<ReturnType<typeof Type.Object<typeof PeerSettings>>>
 
 /** A base-URL setting for one peer, defaulting to its port on this machine. */
 export function peerUrl(name: ServiceName) {
@@ -38,5 +39,6 @@ export type PeerClientOptions = Omit<PeerOptions, 'metrics'>
 export function createPeerClient(fastify: FastifyInstance, options: PeerClientOptions) {
   const client = new PeerClient({ ...options, metrics: fastify.metrics })
   fastify.addHook('onClose', async () => client.close())
+  carryRequestIdsToPeers()
   return client
 }

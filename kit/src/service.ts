@@ -3,13 +3,14 @@ import closeWithGrace from 'close-with-grace'
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
+import type { TObject } from 'typebox'
 import type { BaseConfig } from './config.js'
-import { ConfigError } from './config.js'
+import { ConfigError, loadConfig } from './config.js'
 import { describeValidationErrors, errorHandling, errorServerOptions } from './errors.js'
 import { health } from './health.js'
 import { jsonBody } from './json-body.js'
 import { loadShedding } from './load-shedding.js'
-import { lazyChildLogger, loggerOptions, requestIdFrom, requestLogging } from './logging.js'
+import { loggerOptions, requestIdFrom, requestLogging } from './logging.js'
 import { metrics } from './metrics.js'
 import { type OpenApiOptions, openapi } from './openapi.js'
 import { validatorCompiler } from './validation.js'
@@ -17,6 +18,8 @@ import { validatorCompiler } from './validation.js'
 export interface ServiceDefinition<Config extends BaseConfig> {
   /** Short name used in logs and error messages: "movies", "gateway"… */
   name: string
+  /** Its settings: read from the environment, defaults applied, checked (the schema of `Config`). */
+  configSchema: TObject
   openapi: OpenApiOptions
   /** The service itself: its app plugins, then its routes. */
   app: FastifyPluginAsyncTypebox<{ config: Config }>
@@ -24,6 +27,16 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   serverOptions?: (config: Config) => Partial<FastifyServerOptions>
   /** Where `GET /metrics` listens when it has a port of its own rather than the app's (the gateway's). */
   metricsServer?: (config: Config) => { host: string; port: number }
+}
+
+/** A route's own options (`config` in its route options) that the kit reads. */
+interface RouteObservability {
+  /** false for probes and /metrics: not counted in metrics, their access lines at trace only. */
+  observe?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig extends RouteObservability {}
 }
 
 // Node looks for connections past their header or request deadline this often (its default, 30 s,
@@ -61,6 +74,15 @@ function connectionLimits(config: BaseConfig) {
   }
 }
 
+/** A service's settings from `env`, as its definition's schema reads them. */
+export function loadServiceConfig<Config extends BaseConfig>(
+  definition: ServiceDefinition<Config>,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  // The definition pairs the schema with Config: each service declares both from one schema.
+  return loadConfig(definition.configSchema, env) as Config
+}
+
 /**
  * Builds a service without listening (tests call this and use `inject`): the shared plugins
  * every service has (errors, request ids and logs, metrics, probes, load shedding, OpenAPI), then its own app.
@@ -75,7 +97,6 @@ export async function buildService<Config extends BaseConfig>(
       ? { ...loggerOptions(definition.name, config.LOG_LEVEL, false), stream: options.logStream }
       : loggerOptions(definition.name, config.LOG_LEVEL),
     genReqId: requestIdFrom,
-    childLoggerFactory: lazyChildLogger,
     requestIdHeader: false,
     // One access-log line per request comes from requestLogging instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
@@ -123,13 +144,10 @@ function describeStartupError(name: string, address: ListenAddress, error: unkno
  * work (`/readyz` turns 503), let requests in flight finish, close pools, exit 0 within the grace period.
  * Start-up failures print one line and exit 1.
  */
-export async function runService<Config extends BaseConfig>(
-  definition: ServiceDefinition<Config>,
-  loadServiceConfig: () => Config,
-): Promise<void> {
+export async function runService<Config extends BaseConfig>(definition: ServiceDefinition<Config>): Promise<void> {
   let config: Config
   try {
-    config = loadServiceConfig()
+    config = loadServiceConfig(definition)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${definition.name}: ${error.message}\n`)

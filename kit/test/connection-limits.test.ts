@@ -11,6 +11,7 @@ type Config = ReturnType<typeof loadConfig<typeof Config>>
 
 const definition: ServiceDefinition<Config> = {
   name: 'sample',
+  configSchema: Config,
   openapi: { title: 'Sample', description: 'a service for kit tests' },
   app: async (fastify) => {
     fastify.post(

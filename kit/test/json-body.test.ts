@@ -10,6 +10,7 @@ type Config = ReturnType<typeof loadConfig<typeof Config>>
 
 const definition: ServiceDefinition<Config> = {
   name: 'sample',
+  configSchema: Config,
   openapi: { title: 'Sample', description: 'a service for kit tests' },
   app: async (fastify) => {
     fastify.post(

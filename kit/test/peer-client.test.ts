@@ -1,10 +1,14 @@
 import Fastify from 'fastify'
 import t from 'tap'
+import { Type } from 'typebox'
 import { deadUrl, stub } from '../../test/helpers/servers.js'
+import { loadConfig, serviceConfigSchema } from '../src/config.js'
 import { HttpError } from '../src/errors.js'
+import { outsideAnyRequest } from '../src/logging.js'
 import { createMetrics, metrics } from '../src/metrics.js'
 import { PeerClient, type PeerOptions } from '../src/peer-client.js'
-import { createPeerClient, peerOptions } from '../src/peer-settings.js'
+import { createPeerClient, PeerSettings, peerOptions } from '../src/peer-settings.js'
+import { buildService, type ServiceDefinition } from '../src/service.js'
 
 function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
   const metrics = createMetrics()
@@ -31,7 +35,7 @@ async function rejection(promise: Promise<unknown>): Promise<HttpError> {
   throw new Error('expected a rejection')
 }
 
-t.test('answers: JSON bodies, 404 as undefined, the request id passed on', async (t) => {
+t.test('answers: JSON bodies, 404 as undefined; no request id outside a request', async (t) => {
   const seenIds: (string | undefined)[] = []
   const { url, close } = await stub((req, res) => {
     seenIds.push(req.headers['x-request-id'] as string | undefined)
@@ -44,12 +48,73 @@ t.test('answers: JSON bodies, 404 as undefined, the request id passed on', async
     await close()
   })
 
-  t.same(await peer.getJson('/movies/1', 'req-1'), { id: '1' })
-  t.equal(await peer.getJson('/movies/2', 'req-2'), undefined)
-  t.same(seenIds, ['req-1', 'req-2'])
+  t.same(await peer.getJson('/movies/1'), { id: '1' })
+  t.equal(await peer.getJson('/movies/2'), undefined)
+  t.same(seenIds, [undefined, undefined])
   const text = await metrics.registry.metrics()
   t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="success"\} 1/)
   t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="client_error"\} 1/)
+})
+
+t.test("each request's peer calls carry its own id, also after reading a body; shared work carries none", async (t) => {
+  const { url, close, requests } = await stub((_req, res) => {
+    // Slow enough that the two requests below are in flight together.
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 50)
+  })
+  t.teardown(close)
+  const Config = serviceConfigSchema(0, PeerSettings)
+  const definition: ServiceDefinition<ReturnType<typeof loadConfig<typeof Config>>> = {
+    name: 'caller',
+    configSchema: Config,
+    openapi: { title: 'Caller', description: 'calls a peer on behalf of its requests' },
+    app: async (fastify, { config }) => {
+      // As services make them: the kit then enters each request's store.
+      const peer = createPeerClient(fastify, peerOptions(config, 'movies', url))
+      const Calls = Type.Object({ paths: Type.Array(Type.String()) })
+      // Awaits between the calls, as domain code does, so the id must survive continuations.
+      fastify.post('/calls', { schema: { body: Calls } }, async (request) => {
+        for (const path of request.body.paths) await peer.getJson(path)
+        return {}
+      })
+      fastify.get('/shared', async () => {
+        await outsideAnyRequest(() => peer.getJson('/shared'))
+        return {}
+      })
+    },
+  }
+  const app = await buildService(definition, loadConfig(Config, { LOG_LEVEL: 'silent' }))
+  t.teardown(() => app.close())
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+
+  const call = (id: string, init: RequestInit) =>
+    fetch(`${base}${init.body ? '/calls' : '/shared'}`, { ...init, headers: { 'x-request-id': id, ...init.headers } })
+  const paths = (id: string) => JSON.stringify({ paths: [`/${id}/1`, `/${id}/2`] })
+  const answers = await Promise.all([
+    call('first', { method: 'POST', body: paths('first'), headers: { 'content-type': 'application/json' } }),
+    call('second', { method: 'POST', body: paths('second'), headers: { 'content-type': 'application/json' } }),
+    call('shared-trigger', {}),
+  ])
+  t.same(
+    answers.map((answer) => answer.status),
+    [200, 200, 200],
+  )
+  t.same(
+    requests
+      .filter((request) => request.url !== '/shared')
+      .map((request) => [request.url, request.headers['x-request-id']])
+      .sort(),
+    [
+      ['/first/1', 'first'],
+      ['/first/2', 'first'],
+      ['/second/1', 'second'],
+      ['/second/2', 'second'],
+    ],
+  )
+  t.equal(
+    requests.find((request) => request.url === '/shared')?.headers['x-request-id'],
+    undefined,
+    'shared work: no id',
+  )
 })
 
 t.test('a peer that is down gives 503 naming it, quickly', async (t) => {

@@ -39,6 +39,7 @@ const ByName = Type.Record(Type.String(), Type.Record(Type.String(), Type.Array(
 
 const sample: ServiceDefinition<Config> = {
   name: 'sample',
+  configSchema: Config,
   openapi: { title: 'Sample', description: 'a service for kit tests' },
   app: async (fastify) => {
     fastify.get('/by-name', { schema: { operationId: 'byName', response: { 200: ByName } } }, async () =>

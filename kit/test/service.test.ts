@@ -1,16 +1,17 @@
 import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { Type } from 'typebox'
-import { loadConfig, serviceConfigSchema } from '../src/config.js'
+import { ConfigError, loadConfig, serviceConfigSchema } from '../src/config.js'
 import { ERROR_CODES, ErrorResponse, HttpError } from '../src/errors.js'
 import { installed, loggerOptions } from '../src/logging.js'
-import { buildService, pluginTimeoutOf, type ServiceDefinition } from '../src/service.js'
+import { buildService, loadServiceConfig, pluginTimeoutOf, type ServiceDefinition } from '../src/service.js'
 
 const Config = serviceConfigSchema(0, {})
 type Config = ReturnType<typeof loadConfig<typeof Config>>
 
 const definition: ServiceDefinition<Config> = {
   name: 'sample',
+  configSchema: Config,
   openapi: { title: 'Sample', description: 'a service for kit tests' },
   app: async (fastify) => {
     let ready = true
@@ -299,6 +300,16 @@ t.test(
 
     await readiness(200)
     t.equal((await app.inject('/teapot')).statusCode, 418, 'back to work once the event loop keeps up')
+  },
+)
+
+t.test(
+  "a service's settings come from its definition's schema: defaults, conversion, one error naming the bad ones",
+  async (t) => {
+    const config = loadServiceConfig(definition, { PORT: '5101', LOG_LEVEL: 'warn' })
+    t.match(config, { PORT: 5101, LOG_LEVEL: 'warn', HOST: '127.0.0.1', SHUTDOWN_GRACE_MS: 10_000 })
+    t.throws(() => loadServiceConfig(definition, { PORT: 'eighty', LOG_LEVEL: 'loud' }), ConfigError)
+    t.throws(() => loadServiceConfig(definition, { PORT: 'eighty' }), /PORT/)
   },
 )
 

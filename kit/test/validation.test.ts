@@ -20,6 +20,7 @@ const Thing = Type.Object(
 function sample(handled: string[]): ServiceDefinition<Config> {
   return {
     name: 'sample',
+    configSchema: Config,
     openapi: { title: 'Sample', description: 'a service for kit tests' },
     app: async (fastify) => {
       fastify.get(

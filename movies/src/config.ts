@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const MoviesConfig = serviceConfigSchema(SERVICES.movies.port, {
@@ -9,5 +9,3 @@ export const MoviesConfig = serviceConfigSchema(SERVICES.movies.port, {
   }),
 })
 export type MoviesConfig = Static<typeof MoviesConfig>
-
-export const loadMoviesConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(MoviesConfig, env)

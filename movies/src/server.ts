@@ -1,5 +1,4 @@
 import { runService } from '@cinema/kit'
 import { moviesService } from './app.js'
-import { loadMoviesConfig } from './config.js'
 
-await runService(moviesService, () => loadMoviesConfig())
+await runService(moviesService)

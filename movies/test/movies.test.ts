@@ -1,7 +1,6 @@
-import { buildService } from '@cinema/kit'
 import t from 'tap'
+import { build } from '../../test/helpers/servers.js'
 import { moviesService } from '../src/app.js'
-import { loadMoviesConfig } from '../src/config.js'
 
 const CREED = {
   id: '267eedb8-0f5d-42d5-8f43-72426b9fb3e6',
@@ -11,8 +10,7 @@ const CREED = {
 }
 
 t.test('movies service', async (t) => {
-  const app = await buildService(moviesService, loadMoviesConfig({ LOG_LEVEL: 'silent' }))
-  t.teardown(() => app.close())
+  const app = await build(t, moviesService)
 
   t.test('GET / is the index document', async (t) => {
     const response = await app.inject('/')

@@ -1,10 +1,11 @@
 import { indexRoute, type ServiceDefinition } from '@cinema/kit'
-import type { ShowtimesConfig } from './config.js'
+import { ShowtimesConfig } from './config.js'
 import { scheduleRepository } from './repository.js'
 import { showtimeRoutes } from './routes/showtimes.js'
 
 export const showtimesService: ServiceDefinition<ShowtimesConfig> = {
   name: 'showtimes',
+  configSchema: ShowtimesConfig,
   openapi: { title: 'Cinema showtimes', description: 'The schedule: which movies play on which date.' },
   app: async (fastify, { config }) => {
     await fastify.register(scheduleRepository, { file: config.SHOWTIMES_FILE })

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const ShowtimesConfig = serviceConfigSchema(SERVICES.showtimes.port, {
@@ -9,5 +9,3 @@ export const ShowtimesConfig = serviceConfigSchema(SERVICES.showtimes.port, {
   }),
 })
 export type ShowtimesConfig = Static<typeof ShowtimesConfig>
-
-export const loadShowtimesConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(ShowtimesConfig, env)

@@ -1,11 +1,9 @@
 import t from 'tap'
-import { buildTestService } from '../../test/helpers/servers.js'
+import { build } from '../../test/helpers/servers.js'
 import { showtimesService } from '../src/app.js'
-import { loadShowtimesConfig } from '../src/config.js'
 
 t.test('showtimes service', async (t) => {
-  const app = await buildTestService(showtimesService, loadShowtimesConfig)
-  t.teardown(() => app.close())
+  const app = await build(t, showtimesService)
 
   t.test('GET / is the index document', async (t) => {
     t.same((await app.inject('/')).json(), {

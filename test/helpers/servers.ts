@@ -2,23 +2,24 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { type AddressInfo, connect } from 'node:net'
-import { type BaseConfig, buildService, IN_MEMORY, type ServiceDefinition } from '@cinema/kit'
+import { type BaseConfig, buildService, IN_MEMORY, loadServiceConfig, type ServiceDefinition } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 
 /**
- * Builds a service from test settings: quiet logs, in-memory database, no load shedding on
- * event-loop lag (services built in one test process share its event loop: opening one's
- * database stalls them all), plus `env`.
+ * Builds a service from its definition with test settings, closed when `t` ends (as fastify/demo's
+ * test helper): quiet logs, in-memory database, no load shedding on event-loop lag (services built
+ * in one test process share its event loop: opening one's database stalls them all), plus `env`.
  */
-export async function buildTestService<Config extends BaseConfig>(
+export async function build<Config extends BaseConfig>(
+  t: { teardown(close: () => Promise<unknown>): void },
   definition: ServiceDefinition<Config>,
-  loadConfig: (env: NodeJS.ProcessEnv) => Config,
   env: NodeJS.ProcessEnv = {},
+  options: Parameters<typeof buildService>[2] = {},
 ): Promise<FastifyInstance> {
-  return buildService(
-    definition,
-    loadConfig({ LOG_LEVEL: 'silent', DATA_DIR: IN_MEMORY, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }),
-  )
+  const settings = { LOG_LEVEL: 'silent', DATA_DIR: IN_MEMORY, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...env }
+  const app = await buildService(definition, loadServiceConfig(definition, settings), options)
+  t.teardown(() => app.close())
+  return app
 }
 
 /** Listens on an ephemeral loopback port; returns the base URL. */

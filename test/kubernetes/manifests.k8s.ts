@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { BlockList, isIP } from 'node:net'
 import { join } from 'node:path'
-import { loadConfig } from '@cinema/kit'
+import { type BaseConfig, loadConfig, type ServiceDefinition } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1'
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2'
@@ -25,21 +25,16 @@ import type {
 } from 'kubernetes-models/networking.k8s.io/v1'
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1'
 import type { IContainer, IPodSpec, IService } from 'kubernetes-models/v1'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { TObject } from 'typebox'
 import { parse, parseAllDocuments } from 'yaml'
 import { bookingsService } from '../../bookings/src/app.js'
-import { BookingsConfig, loadBookingsConfig } from '../../bookings/src/config.js'
 import { gatewayService } from '../../gateway/src/app.js'
-import { GatewayConfig, loadGatewayConfig } from '../../gateway/src/config.js'
 import { moviesService } from '../../movies/src/app.js'
-import { loadMoviesConfig, MoviesConfig } from '../../movies/src/config.js'
 import { ROOT, systemServices } from '../../scripts/services.mjs'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { loadShowtimesConfig, ShowtimesConfig } from '../../showtimes/src/config.js'
 import { usersService } from '../../users/src/app.js'
-import { loadUsersConfig, UsersConfig } from '../../users/src/config.js'
-import { buildTestService } from '../helpers/servers.js'
+import { build } from '../helpers/servers.js'
 
 const KUBECTL = '/usr/bin/kubectl'
 const OVERLAYS = ['dev', 'production'] as const
@@ -52,14 +47,18 @@ const DATABASE_OWNERS = ['users', 'bookings'] as const
 /** Each Node.js service's config schema, and the service built from settings (in-memory database). */
 interface NodeApp {
   schema: TObject
-  build: (env: NodeJS.ProcessEnv) => Promise<FastifyInstance>
+  build: (t: Test, env: NodeJS.ProcessEnv) => Promise<FastifyInstance>
 }
+const nodeAppOf = <Config extends BaseConfig>(definition: ServiceDefinition<Config>): NodeApp => ({
+  schema: definition.configSchema,
+  build: (t, env) => build(t, definition, env),
+})
 const NODE_APPS: Record<string, NodeApp> = {
-  users: { schema: UsersConfig, build: (env) => buildTestService(usersService, loadUsersConfig, env) },
-  movies: { schema: MoviesConfig, build: (env) => buildTestService(moviesService, loadMoviesConfig, env) },
-  showtimes: { schema: ShowtimesConfig, build: (env) => buildTestService(showtimesService, loadShowtimesConfig, env) },
-  bookings: { schema: BookingsConfig, build: (env) => buildTestService(bookingsService, loadBookingsConfig, env) },
-  gateway: { schema: GatewayConfig, build: (env) => buildTestService(gatewayService, loadGatewayConfig, env) },
+  users: nodeAppOf(usersService),
+  movies: nodeAppOf(moviesService),
+  showtimes: nodeAppOf(showtimesService),
+  bookings: nodeAppOf(bookingsService),
+  gateway: nodeAppOf(gatewayService),
 }
 const APPS = [...Object.keys(NODE_APPS), 'ui']
 
@@ -447,8 +446,7 @@ if (!existsSync(KUBECTL)) {
           const settings = Object.fromEntries(environment)
           t.doesNotThrow(() => loadConfig(nodeApp.schema, settings), 'the settings are valid')
           const { DATABASE_URL: _external, ...local } = settings
-          const instance = await nodeApp.build({ ...local, LOG_LEVEL: 'silent' })
-          t.teardown(() => instance.close())
+          const instance = await nodeApp.build(t, { ...local, LOG_LEVEL: 'silent' })
           for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
             const path = probe?.httpGet?.path ?? ''
             t.equal((await instance.inject({ method: 'GET', url: path })).statusCode, 200, `GET ${path} answers 200`)

@@ -3,7 +3,7 @@ import { errorBody, forwardableRequestHeaders, HttpError, REQUEST_ID_HEADER, typ
 import proxy from '@fastify/http-proxy'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
-import type { UiConfig } from './config.js'
+import { UiConfig } from './config.js'
 import { HASHED_ASSET_CACHING, PAGE_CACHE_CONTROL, SECURITY_HEADERS } from './headers.js'
 
 /** `/api/…` goes to the gateway without the `/api` prefix, as nginx forwards it in the container. */
@@ -80,6 +80,7 @@ async function webApp(fastify: FastifyInstance, { root }: { root: string }) {
 
 export const uiService: ServiceDefinition<UiConfig> = {
   name: 'ui',
+  configSchema: UiConfig,
   openapi: { title: 'Cinema UI', description: 'The web app, and its `/api/` way to the gateway.' },
   app: async (fastify, { config }) => {
     fastify.addHook('onRequest', async (_request, reply) => {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { loadConfig, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const UiConfig = serviceConfigSchema(SERVICES.ui.port, {
@@ -11,5 +11,3 @@ export const UiConfig = serviceConfigSchema(SERVICES.ui.port, {
   }),
 })
 export type UiConfig = Static<typeof UiConfig>
-
-export const loadUiConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(UiConfig, env)

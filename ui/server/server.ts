@@ -1,5 +1,4 @@
 import { runService } from '@cinema/kit'
 import { uiService } from './app.js'
-import { loadUiConfig } from './config.js'
 
-await runService(uiService, () => loadUiConfig())
+await runService(uiService)

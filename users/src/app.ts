@@ -1,12 +1,13 @@
 import { createPeerClient, database, indexRoute, peerOptions, type ServiceDefinition } from '@cinema/kit'
 import { Catalogs } from './catalogs.js'
-import type { UsersConfig } from './config.js'
+import { UsersConfig } from './config.js'
 import { userMigrations, userRepository } from './repository.js'
 import { userMovieRoutes } from './routes/user-movies.js'
 import { userRoutes } from './routes/users.js'
 
 export const usersService: ServiceDefinition<UsersConfig> = {
   name: 'users',
+  configSchema: UsersConfig,
   openapi: {
     title: 'Cinema users',
     description: 'Users, their booked movies and suggestions, joined from the movies, showtimes and bookings services.',

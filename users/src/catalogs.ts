@@ -1,22 +1,23 @@
-import { type contracts, HttpError, type PeerClient } from '@cinema/kit'
+import { type contracts, HttpError, outsideAnyRequest, type PeerClient } from '@cinema/kit'
 
 /**
  * A read-only document of a peer, reused for `ttlMs` so that busy endpoints do not refetch it on
- * every request; concurrent callers share one fetch, and failures are never cached.
+ * every request; concurrent callers share one fetch, and failures are never cached. The fetch is
+ * no one request's, so it carries no request id (the peer makes its own).
  */
-export class CachedDocument<T> {
+class CachedDocument<T> {
   #value: T | undefined
   #fetchedAt = 0
   #inFlight: Promise<T> | undefined
 
   constructor(
-    private readonly fetch: (requestId: string) => Promise<T>,
+    private readonly fetch: () => Promise<T>,
     private readonly ttlMs: number,
   ) {}
 
-  get(requestId: string): Promise<T> {
+  get(): Promise<T> {
     if (this.#value !== undefined && Date.now() - this.#fetchedAt < this.ttlMs) return Promise.resolve(this.#value)
-    this.#inFlight ??= this.fetch(requestId)
+    this.#inFlight ??= outsideAnyRequest(this.fetch)
       .then((value) => {
         this.#value = value
         this.#fetchedAt = Date.now()
@@ -29,8 +30,8 @@ export class CachedDocument<T> {
   }
 }
 
-async function required<T>(peer: PeerClient, path: string, requestId: string): Promise<T> {
-  const document = await peer.getJson<T>(path, requestId)
+async function required<T>(peer: PeerClient, path: string): Promise<T> {
+  const document = await peer.getJson<T>(path)
   if (document === undefined)
     throw new HttpError(503, `${peer.name} service has no ${path}`, {
       code: 'PEER_UNAVAILABLE',
@@ -46,7 +47,7 @@ export class Catalogs {
   readonly schedule: CachedDocument<contracts.Schedule>
 
   constructor(movies: PeerClient, showtimes: PeerClient, ttlMs: number) {
-    this.movies = new CachedDocument((requestId) => required(movies, '/movies', requestId), ttlMs)
-    this.schedule = new CachedDocument((requestId) => required(showtimes, '/showtimes', requestId), ttlMs)
+    this.movies = new CachedDocument(() => required(movies, '/movies'), ttlMs)
+    this.schedule = new CachedDocument(() => required(showtimes, '/showtimes'), ttlMs)
   }
 }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, loadConfig, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { databaseSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
@@ -19,5 +19,3 @@ export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
   ...PeerSettings,
 })
 export type UsersConfig = Static<typeof UsersConfig>
-
-export const loadUsersConfig = (env: NodeJS.ProcessEnv = process.env) => loadConfig(UsersConfig, env)

@@ -4,16 +4,12 @@
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { bookingsService } from '../../bookings/src/app.js'
-import { loadBookingsConfig } from '../../bookings/src/config.js'
 import { moviesService } from '../../movies/src/app.js'
-import { loadMoviesConfig } from '../../movies/src/config.js'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { loadShowtimesConfig } from '../../showtimes/src/config.js'
 import { freePort } from '../../test/helpers/ports.js'
 import { startPostgres } from '../../test/helpers/postgres.js'
-import { buildTestService, listen } from '../../test/helpers/servers.js'
+import { build, listen } from '../../test/helpers/servers.js'
 import { usersService } from '../src/app.js'
-import { loadUsersConfig } from '../src/config.js'
 
 const DINOSAUR = '720d006c-3a57-4b6a-b18f-9b713b073f3c'
 const MARTIAN = 'a8034f44-aee4-44cf-b32c-74cf452aaaae'
@@ -29,28 +25,23 @@ interface Services {
 
 /** Users and bookings, each calling the other over HTTP, with real movies and showtimes. */
 async function startServices(t: Test, databaseUrl?: (service: string) => Promise<string>): Promise<Services> {
-  const movies = await buildTestService(moviesService, loadMoviesConfig)
-  const showtimes = await buildTestService(showtimesService, loadShowtimesConfig)
+  const movies = await build(t, moviesService)
+  const showtimes = await build(t, showtimesService)
   const [moviesUrl, showtimesUrl] = await Promise.all([listen(movies), listen(showtimes)])
   const usersPort = await freePort()
   const database = async (service: string) => (databaseUrl ? { DATABASE_URL: await databaseUrl(service) } : {})
-  const bookings = await buildTestService(bookingsService, loadBookingsConfig, {
+  const bookings = await build(t, bookingsService, {
     USERS_URL: `http://127.0.0.1:${usersPort}`,
     SHOWTIMES_URL: showtimesUrl,
     ...(await database('bookings')),
   })
-  const users = await buildTestService(usersService, loadUsersConfig, {
+  const users = await build(t, usersService, {
     MOVIES_URL: moviesUrl,
     SHOWTIMES_URL: showtimesUrl,
     BOOKINGS_URL: await listen(bookings),
     ...(await database('users')),
   })
   await users.listen({ host: '127.0.0.1', port: usersPort })
-  t.teardown(async () => {
-    await users.close()
-    await bookings.close()
-    await Promise.all([movies.close(), showtimes.close()])
-  })
   return { users, bookings }
 }
 

@@ -1,14 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { bookingsService } from '../../bookings/src/app.js'
-import { loadBookingsConfig } from '../../bookings/src/config.js'
 import { moviesService } from '../../movies/src/app.js'
-import { loadMoviesConfig } from '../../movies/src/config.js'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { loadShowtimesConfig } from '../../showtimes/src/config.js'
-import { buildTestService, deadUrl, json, listen, type Stub, stub } from '../../test/helpers/servers.js'
+import { build, deadUrl, json, listen, type Stub, stub } from '../../test/helpers/servers.js'
 import { usersService } from '../src/app.js'
-import { loadUsersConfig } from '../src/config.js'
 
 const movie = (id: string, title: string, director: string, rating: number) => ({
   id,
@@ -25,19 +21,16 @@ const SPECTRE = movie('39ab85e5-5e8e-4dc5-afea-65dc368bd7ab', 'Spectre', 'Sam Me
 /** Real movies, showtimes and bookings services on ephemeral ports. */
 async function startPeers(t: Test) {
   const apps: FastifyInstance[] = [
-    await buildTestService(moviesService, loadMoviesConfig),
-    await buildTestService(showtimesService, loadShowtimesConfig),
-    await buildTestService(bookingsService, loadBookingsConfig, { USERS_URL: await deadUrl() }),
+    await build(t, moviesService),
+    await build(t, showtimesService),
+    await build(t, bookingsService, { USERS_URL: await deadUrl() }),
   ]
   const [movies, showtimes, bookings] = await Promise.all(apps.map(listen))
-  t.teardown(() => Promise.all(apps.map((app) => app.close())))
   return { MOVIES_URL: movies as string, SHOWTIMES_URL: showtimes as string, BOOKINGS_URL: bookings as string }
 }
 
 async function startUsers(t: Test, env: Record<string, string>) {
-  const app = await buildTestService(usersService, loadUsersConfig, { PEER_TIMEOUT_MS: '400', ...env })
-  t.teardown(() => app.close())
-  return app
+  return build(t, usersService, { PEER_TIMEOUT_MS: '400', ...env })
 }
 
 t.test('users service with real peers', async (t) => {
@@ -231,17 +224,27 @@ t.test('peer calls run in parallel, pass the request id, and the catalogs are re
   })
 
   const started = Date.now()
-  const first = await app.inject({ url: '/users/dwight_schrute/suggested', headers: { 'x-request-id': 'trace-me' } })
+  // Two requests at once: each one's own calls carry its id; the catalog fetch they share carries neither.
+  const first = await Promise.all(
+    ['trace-me', 'and-me'].map((id) =>
+      app.inject({ url: '/users/dwight_schrute/suggested', headers: { 'x-request-id': id } }),
+    ),
+  )
   const elapsed = Date.now() - started
-  t.equal(first.statusCode, 200)
+  t.same(
+    first.map((response) => response.statusCode),
+    [200, 200],
+  )
   t.ok(elapsed < DELAY_MS * 2, `three ${DELAY_MS} ms peer calls took ${elapsed} ms in all`)
-  for (const peer of [movies, showtimes, bookings]) {
-    t.equal(peer.requests[0]?.headers['x-request-id'], 'trace-me', 'request id passed on')
+  t.same(bookings.requests.map((request) => request.headers['x-request-id']).sort(), ['and-me', 'trace-me'])
+  for (const peer of [movies, showtimes]) {
+    t.equal(peer.requests.length, 1, 'one fetch served both requests')
+    t.equal(peer.requests[0]?.headers['x-request-id'], undefined, "the shared fetch is neither request's")
   }
 
   await app.inject('/users/dwight_schrute/suggested')
   await app.inject('/users/chris_rivers/bookings')
   t.equal(movies.requests.length, 1, 'the movie catalog was fetched once')
   t.equal(showtimes.requests.length, 1, 'the schedule was fetched once')
-  t.equal(bookings.requests.length, 3, 'bookings are never cached')
+  t.equal(bookings.requests.length, 4, 'bookings are never cached')
 })

@@ -65,7 +65,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rules: BookingRules }> =
     },
     async (request, reply) => {
       const { username, date, movieId } = request.params
-      await rules.assertBookable(username, date, movieId, request.id)
+      await rules.assertBookable(username, date, movieId)
       const created = await fastify.bookings.add(username, date, movieId)
       if (created) reply.header('location', `/bookings/${encodeURIComponent(username)}`)
       return reply.code(created ? 201 : 200).send({ username, date, movie_id: movieId })

@@ -33,7 +33,7 @@ export const docsRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerCl
       const name = request.params.service.replace(/\.json$/, '')
       const client = clients.get(name)
       if (!client) throw new HttpError(404, `no service named ${name}`, { code: 'NOT_FOUND' })
-      const document = await client.getJson<OpenApiDocument>('/openapi.json', request.id)
+      const document = await client.getJson<OpenApiDocument>('/openapi.json')
       if (!document)
         throw new HttpError(503, `${name} service has no OpenAPI document`, {
           code: 'PEER_UNAVAILABLE',

@@ -5,7 +5,7 @@ import { type Migration, migrate } from './migrations.js'
 import { openDatabase } from './open.js'
 import { whenDatabaseReachable } from './startup-retry.js'
 
-export interface DatabasePluginOptions {
+interface DatabasePluginOptions {
   service: string
   config: DatabaseConfig & { DATABASE_STARTUP_TIMEOUT_MS: number }
   migrations: Migration[]

@@ -11,8 +11,8 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
   fastify,
   { bookings, catalogs },
 ) => {
-  const bookingsOf = async (username: string, requestId: string) =>
-    (await bookings.getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`, requestId)) ?? {}
+  const bookingsOf = async (username: string) =>
+    (await bookings.getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)) ?? {}
 
   fastify.get(
     '/users/:username/bookings',
@@ -31,7 +31,7 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
       const [booked, movies] = await forKnownUser(
         fastify.users,
         username,
-        Promise.all([bookingsOf(username, request.id), catalogs.movies.get(request.id)]),
+        Promise.all([bookingsOf(username), catalogs.movies.get()]),
       )
       const result = emptyRecord<contracts.BookedMovie[]>()
       for (const [date, movieIds] of Object.entries(booked)) {
@@ -67,11 +67,7 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
       const [booked, movies, schedule] = await forKnownUser(
         fastify.users,
         username,
-        Promise.all([
-          bookingsOf(username, request.id),
-          catalogs.movies.get(request.id),
-          catalogs.schedule.get(request.id),
-        ]),
+        Promise.all([bookingsOf(username), catalogs.movies.get(), catalogs.schedule.get()]),
       )
       return suggest(movies, schedule, booked, request.query.limit ?? DEFAULT_SUGGESTIONS)
     },
