@@ -36,10 +36,12 @@ export interface ReferenceCall {
   body: unknown
 }
 
-const error = (statusCode: number, message: string) => ({
+// The original error body, plus the machine-readable code every error now carries.
+const error = (statusCode: number, message: string, code: string) => ({
   statusCode,
   error: statusCode === 404 ? 'Not Found' : 'Bad Request',
   message,
+  code,
 })
 
 export const READ_CALLS: ReferenceCall[] = [
@@ -56,7 +58,7 @@ export const READ_CALLS: ReferenceCall[] = [
     status: 200,
     body: detail(id),
   })),
-  { service: 'movies', path: '/movies/b18f', status: 404, body: error(404, 'movie b18f not found') },
+  { service: 'movies', path: '/movies/b18f', status: 404, body: error(404, 'movie b18f not found', 'MOVIE_NOT_FOUND') },
   {
     service: 'showtimes',
     path: '/',
@@ -70,12 +72,17 @@ export const READ_CALLS: ReferenceCall[] = [
     status: 200,
     body: ids,
   })),
-  { service: 'showtimes', path: '/showtimes/20490101', status: 404, body: error(404, 'no showtimes on 20490101') },
+  {
+    service: 'showtimes',
+    path: '/showtimes/20490101',
+    status: 404,
+    body: error(404, 'no showtimes on 20490101', 'SHOWTIMES_NOT_FOUND'),
+  },
   {
     service: 'showtimes',
     path: '/showtimes/2015-12-01',
     status: 400,
-    body: error(400, 'params/date must match format "YYYYMMDD"'),
+    body: error(400, 'params/date must match format "YYYYMMDD"', 'VALIDATION_FAILED'),
   },
   {
     service: 'bookings',
@@ -94,7 +101,7 @@ export const READ_CALLS: ReferenceCall[] = [
     service: 'bookings',
     path: '/bookings/jim_the_duck_guy',
     status: 404,
-    body: error(404, 'no bookings for jim_the_duck_guy'),
+    body: error(404, 'no bookings for jim_the_duck_guy', 'BOOKING_NOT_FOUND'),
   },
   {
     service: 'users',
@@ -121,7 +128,7 @@ export const READ_CALLS: ReferenceCall[] = [
     service: 'users',
     path: '/users/jim_the_duck_guy',
     status: 404,
-    body: error(404, 'user jim_the_duck_guy not found'),
+    body: error(404, 'user jim_the_duck_guy not found', 'USER_NOT_FOUND'),
   },
   ...Object.keys(users).map((username) => ({
     service: 'users' as const,
@@ -138,7 +145,7 @@ export const READ_CALLS: ReferenceCall[] = [
     service: 'users',
     path: '/users/jim_the_duck_guy/bookings',
     status: 404,
-    body: error(404, 'user jim_the_duck_guy not found'),
+    body: error(404, 'user jim_the_duck_guy not found', 'USER_NOT_FOUND'),
   },
   {
     service: 'users',
@@ -157,6 +164,6 @@ export const READ_CALLS: ReferenceCall[] = [
     service: 'users',
     path: '/users/jim_the_duck_guy/suggested',
     status: 404,
-    body: error(404, 'user jim_the_duck_guy not found'),
+    body: error(404, 'user jim_the_duck_guy not found', 'USER_NOT_FOUND'),
   },
 ]
