@@ -380,7 +380,13 @@ t.test(
     const straight = await poll(suggested, (answer) => answer.status !== 200, 5_000)
     const elapsed = Date.now() - stoppedAt
     t.equal(straight.status, 503, 'users: 503')
-    t.same(json(straight), { statusCode: 503, error: 'Service Unavailable', message: 'movies service is unavailable' })
+    t.same(json(straight), {
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'movies service is unavailable',
+      code: 'PEER_UNAVAILABLE',
+      service: 'movies',
+    })
     t.ok(elapsed < 3_000, `users answered 503 naming movies ${elapsed} ms after the stop`)
 
     const gateway = await request(`${url('gateway')}/movies`)
