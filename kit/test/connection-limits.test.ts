@@ -3,16 +3,12 @@
 import t, { type Test } from 'tap'
 import { Type } from 'typebox'
 import { KeepAliveConnection, trickle } from '../../test/helpers/slow-client.js'
-import { loadConfig, serviceConfigSchema } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
-
-const Config = serviceConfigSchema(0, {})
-type Config = ReturnType<typeof loadConfig<typeof Config>>
+import { Config, SAMPLE } from './helpers/sample-service.js'
 
 const definition: ServiceDefinition<Config> = {
-  name: 'sample',
-  configSchema: Config,
-  openapi: { title: 'Sample', description: 'a service for kit tests' },
+  ...SAMPLE,
   app: async (fastify) => {
     fastify.post(
       '/things',

@@ -1,17 +1,13 @@
 import t from 'tap'
 import { Type } from 'typebox'
-import { loadConfig, serviceConfigSchema } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
 import { ErrorResponse } from '../src/errors.js'
 import { exceedsJsonLimits, JSON_BODY_LIMITS } from '../src/json-body.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
-
-const Config = serviceConfigSchema(0, {})
-type Config = ReturnType<typeof loadConfig<typeof Config>>
+import { Config, SAMPLE } from './helpers/sample-service.js'
 
 const definition: ServiceDefinition<Config> = {
-  name: 'sample',
-  configSchema: Config,
-  openapi: { title: 'Sample', description: 'a service for kit tests' },
+  ...SAMPLE,
   app: async (fastify) => {
     fastify.post(
       '/things',

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { Type } from 'typebox'
-import { loadConfig, serviceConfigSchema } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
 import { emptyRecord, ownValue, recordFromEntries } from '../src/records.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
+import { Config, SAMPLE } from './helpers/sample-service.js'
 
 const PROTOTYPE_MEMBERS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']
 const PROTOTYPE_KEYS = Object.getOwnPropertyNames(Object.prototype).sort()
@@ -33,14 +34,10 @@ t.test('every key is an ordinary key, Object.prototype’s member names included
   t.same(Object.getOwnPropertyNames(Object.prototype).sort(), PROTOTYPE_KEYS, 'Object.prototype untouched')
 })
 
-const Config = serviceConfigSchema(0, {})
-type Config = ReturnType<typeof loadConfig<typeof Config>>
 const ByName = Type.Record(Type.String(), Type.Record(Type.String(), Type.Array(Type.String())))
 
 const sample: ServiceDefinition<Config> = {
-  name: 'sample',
-  configSchema: Config,
-  openapi: { title: 'Sample', description: 'a service for kit tests' },
+  ...SAMPLE,
   app: async (fastify) => {
     fastify.get('/by-name', { schema: { operationId: 'byName', response: { 200: ByName } } }, async () =>
       recordFromEntries(

@@ -1,18 +1,14 @@
 import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { Type } from 'typebox'
-import { ConfigError, loadConfig, serviceConfigSchema } from '../src/config.js'
+import { ConfigError, loadConfig } from '../src/config.js'
 import { ERROR_CODES, ErrorResponse, HttpError } from '../src/errors.js'
 import { installed, loggerOptions } from '../src/logging.js'
 import { buildService, loadServiceConfig, pluginTimeoutOf, type ServiceDefinition } from '../src/service.js'
-
-const Config = serviceConfigSchema(0, {})
-type Config = ReturnType<typeof loadConfig<typeof Config>>
+import { Config, SAMPLE } from './helpers/sample-service.js'
 
 const definition: ServiceDefinition<Config> = {
-  name: 'sample',
-  configSchema: Config,
-  openapi: { title: 'Sample', description: 'a service for kit tests' },
+  ...SAMPLE,
   app: async (fastify) => {
     let ready = true
     fastify.addReadinessCheck('switch', async () => {

@@ -1,11 +1,9 @@
 import t, { type Test } from 'tap'
 import { Type } from 'typebox'
-import { loadConfig, serviceConfigSchema } from '../src/config.js'
+import { loadConfig } from '../src/config.js'
 import { ErrorResponse } from '../src/errors.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
-
-const Config = serviceConfigSchema(0, {})
-type Config = ReturnType<typeof loadConfig<typeof Config>>
+import { Config, SAMPLE } from './helpers/sample-service.js'
 
 const Thing = Type.Object(
   {
@@ -19,9 +17,7 @@ const Thing = Type.Object(
 
 function sample(handled: string[]): ServiceDefinition<Config> {
   return {
-    name: 'sample',
-    configSchema: Config,
-    openapi: { title: 'Sample', description: 'a service for kit tests' },
+    ...SAMPLE,
     app: async (fastify) => {
       fastify.get(
         '/things/:name',
