@@ -1,5 +1,5 @@
 import { createPeerClient, database, indexRoute, peerOptions, type ServiceDefinition } from '@cinema/kit'
-import { BookingRules } from './booking-rules.js'
+import { BookingRules, type BookingRulesFor } from './booking-rules.js'
 import { BookingsConfig } from './config.js'
 import { bookingMigrations, bookingRepository } from './repository.js'
 import { bookingRoutes } from './routes/bookings.js'
@@ -11,11 +11,11 @@ export const bookingsService: ServiceDefinition<BookingsConfig> = {
   app: async (fastify, { config }) => {
     await fastify.register(database, { service: 'bookings', config, migrations: bookingMigrations(config.SEED_FILE) })
     await fastify.register(bookingRepository)
-    const rules = new BookingRules(
-      createPeerClient(fastify, peerOptions(config, 'users', config.USERS_URL)),
-      createPeerClient(fastify, peerOptions(config, 'showtimes', config.SHOWTIMES_URL)),
-    )
+    const users = createPeerClient(fastify, peerOptions(config, 'users', config.USERS_URL))
+    const showtimes = createPeerClient(fastify, peerOptions(config, 'showtimes', config.SHOWTIMES_URL))
+    const rulesFor: BookingRulesFor = (request) =>
+      new BookingRules(users.onBehalfOf(request), showtimes.onBehalfOf(request))
     await fastify.register(indexRoute, { subresources: { bookings: '/bookings', booking: '/bookings/<username>' } })
-    await fastify.register(bookingRoutes, { rules })
+    await fastify.register(bookingRoutes, { rulesFor })
   },
 }

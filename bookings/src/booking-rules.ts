@@ -1,10 +1,14 @@
-import { HttpError, type PeerClient } from '@cinema/kit'
+import { HttpError, type PeerCaller } from '@cinema/kit'
+import type { FastifyRequest } from 'fastify'
 
-/** Cross-service rules for a booking, checked by asking the services that own the facts. */
+/**
+ * Cross-service rules for a booking, checked by asking the services that own the facts (through
+ * callers speaking for the request being served: `new BookingRules(users.onBehalfOf(request), …)`).
+ */
 export class BookingRules {
   constructor(
-    private readonly users: PeerClient,
-    private readonly showtimes: PeerClient,
+    private readonly users: PeerCaller,
+    private readonly showtimes: PeerCaller,
   ) {}
 
   /** 404 when the user does not exist, 422 when the movie does not play that date. */
@@ -18,3 +22,6 @@ export class BookingRules {
       throw new HttpError(422, `movie ${movieId} does not play on ${date}`, { code: 'MOVIE_NOT_PLAYING' })
   }
 }
+
+/** The rules as checked on behalf of one request. */
+export type BookingRulesFor = (request: FastifyRequest) => BookingRules

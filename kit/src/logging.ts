@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
@@ -14,32 +13,6 @@ const WELL_FORMED_REQUEST_ID = /^[\w.:@-]{1,128}$/
 export function requestIdFrom(req: IncomingMessage): string {
   const incoming = req.headers[REQUEST_ID_HEADER]
   return typeof incoming === 'string' && WELL_FORMED_REQUEST_ID.test(incoming) ? incoming : randomUUID()
-}
-
-// The id of the request being served, read by the peer client so that every call made on a
-// request's behalf carries its id without domain code passing it along.
-const servedRequest = new AsyncLocalStorage<string>()
-
-/** The id of the request whose work is running now; undefined outside any request. */
-export function currentRequestId(): string | undefined {
-  return servedRequest.getStore()
-}
-
-// Only a process that calls peers enters the store: once one is entered, Node 20 runs a hook for
-// every promise of the process (an A/B of the movies service: about 7 µs of 40 µs CPU per request).
-let callsPeers = false
-
-/** From now on each request's peer calls carry its id (createPeerClient says so). */
-export function carryRequestIdsToPeers(): void {
-  callsPeers = true
-}
-
-/**
- * Runs `work` as no request's: for work shared by many requests (one fetch serving all callers
- * until it is cached), whose peer calls would otherwise carry whichever request started it.
- */
-export function outsideAnyRequest<T>(work: () => T): T {
-  return servedRequest.exit(work)
 }
 
 const REDACTED_PATHS = [
@@ -95,11 +68,6 @@ export const requestLogging = fp(
       reply.header(REQUEST_ID_HEADER, request.id)
       done()
     })
-    // Entered after the body is read (as @fastify/request-context advises: body parsing can leave the
-    // store entered in onRequest) and before every handler, whose peer calls then carry the id.
-    fastify.addHook('preValidation', (request, _reply, done) =>
-      callsPeers ? servedRequest.run(request.id, done) : done(),
-    )
     fastify.addHook('onResponse', (request, reply, done) => {
       const probe = request.routeOptions.config.observe === false
       if (probe ? probeLines : accessLines) {

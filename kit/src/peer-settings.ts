@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import { type Static, Type } from 'typebox'
-import { carryRequestIdsToPeers } from './logging.js'
 import { PeerClient, type PeerOptions } from './peer-client.js'
 import { localUrl, type ServiceName } from './topology.js'
 
@@ -39,6 +38,5 @@ export type PeerClientOptions = Omit<PeerOptions, 'metrics'>
 export function createPeerClient(fastify: FastifyInstance, options: PeerClientOptions) {
   const client = new PeerClient({ ...options, metrics: fastify.metrics })
   fastify.addHook('onClose', async () => client.close())
-  carryRequestIdsToPeers()
   return client
 }

@@ -4,7 +4,6 @@ import { Type } from 'typebox'
 import { deadUrl, stub } from '../../test/helpers/servers.js'
 import { loadConfig, serviceConfigSchema } from '../src/config.js'
 import { HttpError } from '../src/errors.js'
-import { outsideAnyRequest } from '../src/logging.js'
 import { createMetrics, metrics } from '../src/metrics.js'
 import { PeerClient, type PeerOptions } from '../src/peer-client.js'
 import { createPeerClient, PeerSettings, peerOptions } from '../src/peer-settings.js'
@@ -68,16 +67,16 @@ t.test("each request's peer calls carry its own id, also after reading a body; s
     configSchema: Config,
     openapi: { title: 'Caller', description: 'calls a peer on behalf of its requests' },
     app: async (fastify, { config }) => {
-      // As services make them: the kit then enters each request's store.
       const peer = createPeerClient(fastify, peerOptions(config, 'movies', url))
       const Calls = Type.Object({ paths: Type.Array(Type.String()) })
-      // Awaits between the calls, as domain code does, so the id must survive continuations.
+      // Awaits between the calls, as domain code does: the caller, not an ambient store, holds the id.
       fastify.post('/calls', { schema: { body: Calls } }, async (request) => {
-        for (const path of request.body.paths) await peer.getJson(path)
+        const caller = peer.onBehalfOf(request)
+        for (const path of request.body.paths) await caller.getJson(path)
         return {}
       })
       fastify.get('/shared', async () => {
-        await outsideAnyRequest(() => peer.getJson('/shared'))
+        await peer.getJson('/shared')
         return {}
       })
     },

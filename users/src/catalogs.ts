@@ -1,9 +1,9 @@
-import { type contracts, HttpError, outsideAnyRequest, type PeerClient } from '@cinema/kit'
+import { type contracts, HttpError, type PeerClient } from '@cinema/kit'
 
 /**
  * A read-only document of a peer, reused for `ttlMs` so that busy endpoints do not refetch it on
  * every request; concurrent callers share one fetch, and failures are never cached. The fetch is
- * no one request's, so it carries no request id (the peer makes its own).
+ * no one request's, so it goes through the client itself and carries no request id (the peer makes its own).
  */
 class CachedDocument<T> {
   #value: T | undefined
@@ -17,7 +17,7 @@ class CachedDocument<T> {
 
   get(): Promise<T> {
     if (this.#value !== undefined && Date.now() - this.#fetchedAt < this.ttlMs) return Promise.resolve(this.#value)
-    this.#inFlight ??= outsideAnyRequest(this.fetch)
+    this.#inFlight ??= this.fetch()
       .then((value) => {
         this.#value = value
         this.#fetchedAt = Date.now()

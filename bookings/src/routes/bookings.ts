@@ -1,7 +1,7 @@
 import { contracts, ErrorResponse, HttpError } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import type { BookingRules } from '../booking-rules.js'
+import type { BookingRulesFor } from '../booking-rules.js'
 
 const Booking = Type.Object({ username: contracts.Username, date: contracts.ShowDate, movie_id: contracts.MovieId })
 const BookingParams = Type.Object({
@@ -10,7 +10,10 @@ const BookingParams = Type.Object({
   movieId: contracts.MovieId,
 })
 
-export const bookingRoutes: FastifyPluginAsyncTypebox<{ rules: BookingRules }> = async (fastify, { rules }) => {
+export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFor }> = async (
+  fastify,
+  { rulesFor },
+) => {
   fastify.get(
     '/bookings',
     {
@@ -65,7 +68,7 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rules: BookingRules }> =
     },
     async (request, reply) => {
       const { username, date, movieId } = request.params
-      await rules.assertBookable(username, date, movieId)
+      await rulesFor(request).assertBookable(username, date, movieId)
       const created = await fastify.bookings.add(username, date, movieId)
       if (created) reply.header('location', `/bookings/${encodeURIComponent(username)}`)
       return reply.code(created ? 201 : 200).send({ username, date, movie_id: movieId })

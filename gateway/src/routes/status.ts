@@ -1,4 +1,4 @@
-import { contracts, outsideAnyRequest, type PeerClient } from '@cinema/kit'
+import { contracts, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 // /status is public: however often it is asked, the services are asked at most once per second.
@@ -55,8 +55,8 @@ export const statusRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, Peer
     async () => {
       const now = Date.now()
       if (!latest || now - latest.startedAt >= STATUS_CACHE_MS) {
-        // Shared by every hit until the next check: no one request's, so it carries no request id.
-        latest = { startedAt: now, status: outsideAnyRequest(() => checkServices(clients)) }
+        // Shared by every hit until the next check: no one request's, so the client's own calls (no request id).
+        latest = { startedAt: now, status: checkServices(clients) }
       }
       return latest.status
     },

@@ -1,5 +1,6 @@
 import { contracts, ErrorResponse, emptyRecord, ownValue, type PeerClient } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Catalogs } from '../catalogs.js'
 import { forKnownUser } from '../known-user.js'
@@ -11,8 +12,9 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
   fastify,
   { bookings, catalogs },
 ) => {
-  const bookingsOf = async (username: string) =>
-    (await bookings.getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)) ?? {}
+  const bookingsOf = async (request: FastifyRequest, username: string) =>
+    (await bookings.onBehalfOf(request).getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)) ??
+    {}
 
   fastify.get(
     '/users/:username/bookings',
@@ -31,7 +33,7 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
       const [booked, movies] = await forKnownUser(
         fastify.users,
         username,
-        Promise.all([bookingsOf(username), catalogs.movies.get()]),
+        Promise.all([bookingsOf(request, username), catalogs.movies.get()]),
       )
       const result = emptyRecord<contracts.BookedMovie[]>()
       for (const [date, movieIds] of Object.entries(booked)) {
@@ -67,7 +69,7 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
       const [booked, movies, schedule] = await forKnownUser(
         fastify.users,
         username,
-        Promise.all([bookingsOf(username), catalogs.movies.get(), catalogs.schedule.get()]),
+        Promise.all([bookingsOf(request, username), catalogs.movies.get(), catalogs.schedule.get()]),
       )
       return suggest(movies, schedule, booked, request.query.limit ?? DEFAULT_SUGGESTIONS)
     },

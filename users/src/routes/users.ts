@@ -114,7 +114,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
       const { username } = request.params
       if (!(await fastify.users.byId(username)))
         throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
-      const booked = await bookings.getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)
+      const booked = await bookings
+        .onBehalfOf(request)
+        .getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)
       if (booked) {
         const count = Object.values(booked).flat().length
         throw new HttpError(409, `${username} still has ${count} booking${count === 1 ? '' : 's'}; cancel them first`, {
