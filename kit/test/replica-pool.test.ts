@@ -1,0 +1,157 @@
+import { once } from 'node:events'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import { ReplicaPool } from '../src/replica-pool.js'
+
+// Replicas on one port of three loopback addresses, as a service's name resolves to several
+// addresses in Compose or behind a Kubernetes headless Service.
+const ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
+
+interface Replicas {
+  port: number
+  /** Requests each address served, by address. */
+  served: Map<string, number>
+  stop(address: string): Promise<void>
+  start(address: string): Promise<void>
+  close(): Promise<void>
+}
+
+async function replicas(
+  t: Test,
+  handler: (address: string, req: IncomingMessage, res: ServerResponse) => void = (_address, _req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
+): Promise<Replicas> {
+  const servers = new Map<string, Server>()
+  const served = new Map(ADDRESSES.map((address) => [address, 0]))
+  let port = 0
+  const start = async (address: string) => {
+    const server = createServer((req, res) => {
+      served.set(address, (served.get(address) ?? 0) + 1)
+      handler(address, req, res)
+    })
+    server.listen(port, address)
+    await once(server, 'listening')
+    port = (server.address() as AddressInfo).port
+    servers.set(address, server)
+  }
+  const stop = async (address: string) => {
+    const server = servers.get(address)
+    servers.delete(address)
+    if (!server) return
+    server.closeAllConnections()
+    server.close()
+    await once(server, 'close')
+  }
+  for (const address of ADDRESSES) await start(address)
+  const all = { port, served, stop, start, close: () => Promise.all(ADDRESSES.map(stop)).then(() => {}) }
+  t.teardown(all.close)
+  return all
+}
+
+function pool(t: Test, port: number, resolve: () => Promise<string[]>) {
+  const replicaPool = new ReplicaPool(`http://movies.test:${port}`, {
+    pool: { connections: 4, connect: { timeout: 500 } },
+    refreshMs: 60_000,
+    resolve,
+  })
+  t.teardown(() => replicaPool.close())
+  return replicaPool
+}
+
+async function get(dispatcher: ReplicaPool, method: 'GET' | 'POST' | 'PUT' = 'GET') {
+  const response = await dispatcher.request({ method, path: '/movies', body: method === 'GET' ? null : '{}' })
+  await response.body.text()
+  return response.statusCode
+}
+
+t.test('calls go round robin over every address the name resolves to', async (t) => {
+  const { port, served } = await replicas(t)
+  const dispatcher = pool(t, port, async () => ADDRESSES)
+  await dispatcher.refresh()
+  t.same(
+    dispatcher.origins,
+    ADDRESSES.map((address) => `http://${address}:${port}`),
+  )
+  for (let call = 0; call < 30; call += 1) t.equal(await get(dispatcher), 200)
+  t.same([...served.values()], [10, 10, 10], 'ten each')
+})
+
+t.test('a replica that is down: every idempotent call still answered, the replica then passed by', async (t) => {
+  const { port, served, stop } = await replicas(t)
+  const dispatcher = pool(t, port, async () => ADDRESSES)
+  await dispatcher.refresh()
+  await stop('127.0.0.2')
+  const answers = []
+  for (let call = 0; call < 30; call += 1) answers.push(await get(dispatcher, call % 2 ? 'GET' : 'PUT'))
+  t.same(new Set(answers), new Set([200]), 'no call failed')
+  t.equal((served.get('127.0.0.1') ?? 0) + (served.get('127.0.0.3') ?? 0), 30, 'the two live replicas served all')
+  t.equal(served.get('127.0.0.2'), 0)
+})
+
+t.test('cut off before any answer: an idempotent call is sent once more, elsewhere; a POST is not', async (t) => {
+  const { port, served } = await replicas(t, (address, _req, res) => {
+    // 127.0.0.1 dies with every request it takes.
+    if (address === '127.0.0.1') res.socket?.destroy()
+    else res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+  })
+  const dispatcher = pool(t, port, async () => ADDRESSES)
+  await dispatcher.refresh()
+  for (let call = 0; call < 6; call += 1) t.equal(await get(dispatcher, 'PUT'), 200, `PUT ${call}`)
+  t.equal(served.get('127.0.0.1'), 3, 'the dying replica took its turns (calls 1, 3 and 5)')
+  t.equal((served.get('127.0.0.2') ?? 0) + (served.get('127.0.0.3') ?? 0), 6, 'the others answered every call')
+
+  const outcomes = []
+  for (let call = 0; call < 3; call += 1) outcomes.push(await get(dispatcher, 'POST').catch((error) => error.code))
+  t.same(
+    outcomes.filter((outcome) => outcome !== 200),
+    ['UND_ERR_SOCKET'],
+    'the POST it took failed, not resent',
+  )
+})
+
+t.test('the name resolved again: new replicas join, vanished ones leave', async (t) => {
+  const { port, served } = await replicas(t)
+  let resolved = ['127.0.0.1']
+  const dispatcher = pool(t, port, async () => {
+    if (resolved.length === 0) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' })
+    return resolved
+  })
+  await dispatcher.refresh()
+  for (let call = 0; call < 4; call += 1) await get(dispatcher)
+  t.same([...served.values()], [4, 0, 0])
+
+  resolved = ['127.0.0.1', '127.0.0.2', '127.0.0.3']
+  await dispatcher.refresh()
+  for (let call = 0; call < 6; call += 1) await get(dispatcher)
+  t.same([...served.values()], [6, 2, 2], 'the new ones get their share')
+
+  resolved = ['127.0.0.3']
+  await dispatcher.refresh()
+  for (let call = 0; call < 4; call += 1) await get(dispatcher)
+  t.same([...served.values()], [6, 2, 6], 'only the one left')
+
+  // A failed resolution (every replica gone from DNS for a moment) keeps the known ones.
+  resolved = []
+  await dispatcher.refresh()
+  t.same(dispatcher.origins, [`http://127.0.0.3:${port}`], 'no addresses: the known replica stays')
+  t.equal(await get(dispatcher), 200)
+})
+
+t.test('an IP address or localhost is one replica, never resolved', async (t) => {
+  let resolutions = 0
+  for (const host of ['127.0.0.1', 'localhost', '[::1]']) {
+    const dispatcher = new ReplicaPool(`http://${host}:5001`, {
+      pool: {},
+      refreshMs: 100,
+      resolve: async () => {
+        resolutions += 1
+        return ADDRESSES
+      },
+    })
+    t.teardown(() => dispatcher.close())
+    t.same(dispatcher.origins, [`http://${host}:5001`])
+  }
+  await new Promise((resolve) => setTimeout(resolve, 250))
+  t.equal(resolutions, 0)
+})
