@@ -1,4 +1,4 @@
-import { MetricsServerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { MetricsServerSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
@@ -20,7 +20,12 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
     default: 10_000,
     description: 'longest wait for a service to answer before 504',
   }),
-  UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, default: 128, description: 'keep-alive connections per service' }),
+  UPSTREAM_CONNECTIONS: Type.Integer({
+    minimum: 1,
+    default: 128,
+    description: 'keep-alive connections per service replica',
+  }),
+  REPLICA_REFRESH_MS: PeerSettings.REPLICA_REFRESH_MS,
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per client per window' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000, description: 'rate-limit window' }),
   RATE_LIMIT_ALLOW: list(

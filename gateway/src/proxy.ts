@@ -8,10 +8,11 @@ import {
   networkErrorCode,
   observer,
   type PeerOutcome,
+  ReplicaPool,
 } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { type Dispatcher, Pool } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { GatewayConfig, Upstream } from './config.js'
 
 // Raised by the gateway's own HTTP client before or while sending, never by the service: a
@@ -127,11 +128,14 @@ function outcomeOf(reply: FastifyReply): PeerOutcome | 'not_sent' {
 export async function upstreamProxy(fastify: FastifyInstance, options: { upstream: Upstream; config: GatewayConfig }) {
   const { upstream, config } = options
   fastify.decorateRequest('upstreamOutcome', null)
-  const pool = new Pool(upstream.url, {
-    connections: config.UPSTREAM_CONNECTIONS,
-    connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
-    headersTimeout: config.UPSTREAM_TIMEOUT_MS,
-    bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
+  const pool = new ReplicaPool(upstream.url, {
+    pool: {
+      connections: config.UPSTREAM_CONNECTIONS,
+      connect: { timeout: config.UPSTREAM_CONNECT_TIMEOUT_MS },
+      headersTimeout: config.UPSTREAM_TIMEOUT_MS,
+      bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
+    },
+    refreshMs: config.REPLICA_REFRESH_MS,
   })
   fastify.addHook('onClose', async () => pool.close())
 
@@ -155,7 +159,8 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
       const body = falsyJsonBody(request)
       return reply.from(destination, body ? { ...replyOptions, ...body } : replyOptions)
     },
-    // One keep-alive pool for this service (given as an instance, reply-from skips an Agent's
+    // Keep-alive pools to every replica of this service, which also sends an idempotent call that
+    // could not reach one replica to another (given as an instance, reply-from skips an Agent's
     // per-request origin lookup).
     undici: pool,
     replyOptions: {

@@ -21,6 +21,7 @@ export function upstreamClients(
         connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
         responseTimeoutMs: 2_000,
         connections: 1,
+        replicaRefreshMs: config.REPLICA_REFRESH_MS,
         breaker: null,
       }),
     ]),

@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises'
-import { Pool } from 'undici'
 import { HttpError } from './errors.js'
 import { REQUEST_ID_HEADER } from './logging.js'
 import { CIRCUIT_STATE_VALUES, type Metrics, observer, type PeerOutcome } from './metrics.js'
 import { classifyNetworkError } from './network-errors.js'
+import { ReplicaPool } from './replica-pool.js'
 
 export interface PeerOptions {
   /** The peer's name as users should read it: "movies", "bookings"… */
@@ -12,8 +11,10 @@ export interface PeerOptions {
   connectTimeoutMs: number
   /** Longest wait for the peer's answer, headers and body each. */
   responseTimeoutMs: number
-  /** Keep-alive connections kept open to the peer. */
+  /** Keep-alive connections kept open to each replica of the peer. */
   connections: number
+  /** How often the peer's host name is resolved again to find its replicas. */
+  replicaRefreshMs: number
   /**
    * Consecutive failures that open the circuit, and how long it stays open before one probe call;
    * `null` for no breaker: every call goes out (a health probe must see each real answer).
@@ -39,9 +40,6 @@ export interface PeerCaller {
   request(request: PeerRequest): Promise<PeerResponse>
   getJson<T>(path: string): Promise<T | undefined>
 }
-
-const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE'])
-const RETRY_BACKOFF_MS = { min: 20, max: 120 }
 
 type CircuitState = keyof typeof CIRCUIT_STATE_VALUES
 
@@ -96,23 +94,27 @@ class CircuitBreaker {
 }
 
 /**
- * HTTP client for one peer service: keep-alive pool, bounded timeouts, one retry, circuit breaker.
+ * HTTP client for one peer service: keep-alive pools to each of its replicas, calls spread over
+ * them, bounded timeouts, one retry elsewhere (`ReplicaPool`), a circuit breaker.
  * Its own calls are no request's (a shared catalog fetch); `onBehalfOf(request)` gives calls that
  * carry the request's id, so that one request's log lines share it across services.
  */
 export class PeerClient implements PeerCaller {
   readonly name: string
-  readonly #pool: Pool
+  readonly #pool: ReplicaPool
   readonly #breaker: CircuitBreaker | null
   readonly #observeCall: ReturnType<typeof observer>
 
   constructor(private readonly options: PeerOptions) {
     this.name = options.name
-    this.#pool = new Pool(options.baseUrl, {
-      connections: options.connections,
-      connect: { timeout: options.connectTimeoutMs },
-      headersTimeout: options.responseTimeoutMs,
-      bodyTimeout: options.responseTimeoutMs,
+    this.#pool = new ReplicaPool(options.baseUrl, {
+      pool: {
+        connections: options.connections,
+        connect: { timeout: options.connectTimeoutMs },
+        headersTimeout: options.responseTimeoutMs,
+        bodyTimeout: options.responseTimeoutMs,
+      },
+      refreshMs: options.replicaRefreshMs,
     })
     this.#breaker = options.breaker && this.#createBreaker(options.breaker)
     this.#observeCall = observer(options.metrics.peerRequestDuration)
@@ -214,7 +216,7 @@ export class PeerClient implements PeerCaller {
     await this.#pool.close()
   }
 
-  async #send(method: string, request: PeerRequest, requestId: string | undefined, attempt = 1): Promise<PeerResponse> {
+  async #send(method: string, request: PeerRequest, requestId: string | undefined): Promise<PeerResponse> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (requestId) headers[REQUEST_ID_HEADER] = requestId
     let body: string | undefined
@@ -222,17 +224,9 @@ export class PeerClient implements PeerCaller {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(request.body)
     }
-    try {
-      const response = await this.#pool.request({ method: method as 'GET', path: request.path, headers, body })
-      const text = await response.body.text()
-      return { statusCode: response.statusCode, body: text ? parseJson(text) : undefined }
-    } catch (error) {
-      if (attempt === 1 && IDEMPOTENT.has(method) && classifyNetworkError(error) === 'connect') {
-        await sleep(RETRY_BACKOFF_MS.min + Math.random() * (RETRY_BACKOFF_MS.max - RETRY_BACKOFF_MS.min))
-        return this.#send(method, request, requestId, attempt + 1)
-      }
-      throw error
-    }
+    const response = await this.#pool.request({ method: method as 'GET', path: request.path, headers, body })
+    const text = await response.body.text()
+    return { statusCode: response.statusCode, body: text ? parseJson(text) : undefined }
   }
 
   #createBreaker(options: NonNullable<PeerOptions['breaker']>): CircuitBreaker {

@@ -7,9 +7,14 @@ import { localUrl, type ServiceName } from './topology.js'
 export const PeerSettings = {
   PEER_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 1_000, description: 'connect timeout to a peer' }),
   PEER_TIMEOUT_MS: Type.Integer({ minimum: 1, default: 3_000, description: 'longest wait for a peer to answer' }),
-  PEER_CONNECTIONS: Type.Integer({ minimum: 1, default: 64, description: 'keep-alive connections per peer' }),
+  PEER_CONNECTIONS: Type.Integer({ minimum: 1, default: 64, description: 'keep-alive connections per peer replica' }),
   PEER_BREAKER_FAILURES: Type.Integer({ minimum: 1, default: 5, description: 'failures in a row that pause calls' }),
   PEER_BREAKER_COOLDOWN_MS: Type.Integer({ minimum: 1, default: 2_000, description: 'pause before probing again' }),
+  REPLICA_REFRESH_MS: Type.Integer({
+    minimum: 100,
+    default: 5_000,
+    description: "how often a peer's host name is resolved again to find its replicas",
+  }),
 }
 
 type PeerSettingsConfig = Static<ReturnType<typeof Type.Object<typeof PeerSettings>>>
@@ -27,6 +32,7 @@ export function peerOptions(config: PeerSettingsConfig, name: string, baseUrl: s
     connectTimeoutMs: config.PEER_CONNECT_TIMEOUT_MS,
     responseTimeoutMs: config.PEER_TIMEOUT_MS,
     connections: config.PEER_CONNECTIONS,
+    replicaRefreshMs: config.REPLICA_REFRESH_MS,
     breaker: { failureThreshold: config.PEER_BREAKER_FAILURES, cooldownMs: config.PEER_BREAKER_COOLDOWN_MS },
   }
 }

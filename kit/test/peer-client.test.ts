@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Type } from 'typebox'
 import { deadUrl, stub } from '../../test/helpers/servers.js'
 import { loadConfig, serviceConfigSchema } from '../src/config.js'
@@ -9,7 +9,8 @@ import { PeerClient, type PeerOptions } from '../src/peer-client.js'
 import { createPeerClient, PeerSettings, peerOptions } from '../src/peer-settings.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
 
-function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
+/** A client of the peer at `baseUrl`, closed when the test ends. */
+function client(t: Test, baseUrl: string, overrides: Partial<PeerOptions> = {}) {
   const metrics = createMetrics()
   const peer = new PeerClient({
     name: 'movies',
@@ -17,10 +18,12 @@ function client(baseUrl: string, overrides: Partial<PeerOptions> = {}) {
     connectTimeoutMs: 500,
     responseTimeoutMs: 300,
     connections: 4,
+    replicaRefreshMs: 5_000,
     breaker: { failureThreshold: 3, cooldownMs: 200 },
     metrics,
     ...overrides,
   })
+  t.teardown(() => peer.close())
   return { peer, metrics }
 }
 
@@ -41,11 +44,8 @@ t.test('answers: JSON bodies, 404 as undefined; no request id outside a request'
     if (req.url === '/movies/1') return res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"1"}')
     res.writeHead(404, { 'content-type': 'application/json' }).end('{"statusCode":404}')
   })
-  const { peer, metrics } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer, metrics } = client(t, url)
 
   t.same(await peer.getJson('/movies/1'), { id: '1' })
   t.equal(await peer.getJson('/movies/2'), undefined)
@@ -117,8 +117,7 @@ t.test("each request's peer calls carry its own id, also after reading a body; s
 })
 
 t.test('a peer that is down gives 503 naming it, quickly', async (t) => {
-  const { peer, metrics } = client(await deadUrl())
-  t.teardown(() => peer.close())
+  const { peer, metrics } = client(t, await deadUrl())
   const started = Date.now()
   const error = await rejection(peer.getJson('/movies'))
   t.equal(error.statusCode, 503)
@@ -132,11 +131,8 @@ t.test('a peer that is too slow gives 504 after the response timeout', async (t)
   const { url, close } = await stub((_req, res) => {
     setTimeout(() => res.end('{}'), 2_000).unref()
   })
-  const { peer, metrics } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer, metrics } = client(t, url)
   const started = Date.now()
   const error = await rejection(peer.getJson('/movies'))
   const elapsed = Date.now() - started
@@ -148,11 +144,8 @@ t.test('a peer that is too slow gives 504 after the response timeout', async (t)
 
 t.test('a 5xx answer from the peer is a 503 naming it', async (t) => {
   const { url, close } = await stub((_req, res) => res.writeHead(500).end('{"message":"db password wrong"}'))
-  const { peer } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer } = client(t, url)
   const error = await rejection(peer.getJson('/movies'))
   t.equal(error.statusCode, 503)
   t.equal(error.message, 'movies service is unavailable (it answered 500)')
@@ -166,11 +159,8 @@ t.test('an idempotent call that failed to connect is retried once', async (t) =>
     connections += 1
     if (connections === 1) socket.destroy()
   })
-  const { peer } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer } = client(t, url)
   t.same(await peer.getJson('/movies'), { ok: true })
   t.equal(connections, 2)
 })
@@ -182,11 +172,8 @@ t.test('POST is not retried', async (t) => {
     connections += 1
     socket.destroy()
   })
-  const { peer } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer } = client(t, url)
   const error = await rejection(peer.request({ method: 'POST', path: '/things', body: { a: 1 } }))
   t.equal(error.statusCode, 503)
   t.equal(connections, 1)
@@ -199,11 +186,8 @@ t.test('the circuit opens after repeated failures, fails fast, then probes and c
     requests += 1
     res.writeHead(healthy ? 200 : 500).end('{}')
   })
-  const { peer, metrics } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer, metrics } = client(t, url)
 
   for (let i = 0; i < 3; i++) await rejection(peer.getJson('/movies'))
   t.equal(peer.circuit, 'open')
@@ -235,6 +219,7 @@ t.test("/metrics shows each peer's circuit: closed, open, half-open, closed agai
         PEER_CONNECTIONS: 1,
         PEER_BREAKER_FAILURES: 2,
         PEER_BREAKER_COOLDOWN_MS: 200,
+        REPLICA_REFRESH_MS: 5_000,
       },
       'movies',
       url,
@@ -264,11 +249,8 @@ t.test("/metrics shows each peer's circuit: closed, open, half-open, closed agai
 
 t.test('a failing probe reopens the circuit', async (t) => {
   const { url, close } = await stub((_req, res) => res.writeHead(503).end('{}'))
-  const { peer } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer } = client(t, url)
   for (let i = 0; i < 3; i++) await rejection(peer.getJson('/movies'))
   await new Promise((resolve) => setTimeout(resolve, 250))
   await rejection(peer.getJson('/movies'))
@@ -288,11 +270,8 @@ t.test('4xx answers are the caller’s problem, never the peer’s: 20 of them l
           : (refusals[requests % refusals.length] as number)
     res.writeHead(status, { 'content-type': 'application/json' }).end('{"statusCode":400}')
   })
-  const { peer, metrics } = client(url)
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer, metrics } = client(t, url)
 
   for (let call = 0; call < 20; call++) {
     const response = await peer.request({ path: '/movies/a%00b' })
@@ -309,11 +288,8 @@ t.test('4xx answers are the caller’s problem, never the peer’s: 20 of them l
 
 t.test('without a breaker every call goes out, however many failed, and no circuit is reported', async (t) => {
   const { url, close } = await stub((_req, res) => res.writeHead(500).end('{}'))
-  const { peer, metrics } = client(url, { breaker: null })
-  t.teardown(async () => {
-    await peer.close()
-    await close()
-  })
+  t.teardown(close)
+  const { peer, metrics } = client(t, url, { breaker: null })
   for (let call = 0; call < 10; call++) {
     const error = await rejection(peer.getJson('/movies'))
     t.equal(error.message, 'movies service is unavailable (it answered 500)', 'the real answer, never "paused"')
