@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
+import { errorBody } from './errors.js'
+import { REPLICA_CLOSING_HEADER } from './replica-pool.js'
 
 type ReadinessCheck = () => Promise<void>
 
@@ -33,9 +35,31 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
 }
 
 /**
- * `GET /livez` (the process answers) and `GET /readyz` (own dependencies reachable). Once shutdown
- * begins, Fastify itself answers every request, probes included, with 503 (`return503OnClosing`).
+ * While the service shuts down, a request that still arrives (on a keep-alive connection a caller
+ * had open) is turned away, probes included, with a 503 that closes the connection and carries
+ * REPLICA_CLOSING_HEADER: a caller's ReplicaPool sends it to another replica. (Fastify's own
+ * closing 503, `return503OnClosing`, has no such mark, so it is off.)
  */
+export const turnAwayWhileClosing = fp(
+  async (fastify: FastifyInstance, { service }: { service: string }) => {
+    let closing = false
+    fastify.addHook('preClose', (done) => {
+      closing = true
+      done()
+    })
+    fastify.addHook('onRequest', (_request, reply, done) => {
+      if (!closing) return done()
+      reply
+        .code(503)
+        .header('connection', 'close')
+        .header(REPLICA_CLOSING_HEADER, '1')
+        .send(errorBody(503, `the ${service} service is shutting down; try again`, 'PEER_UNAVAILABLE', service))
+    })
+  },
+  { name: 'cinema-turn-away-while-closing' },
+)
+
+/** `GET /livez` (the process answers) and `GET /readyz` (own dependencies reachable). */
 export const health = fp(
   async (fastify: FastifyInstance) => {
     const checks = new Map<string, ReadinessCheck>()

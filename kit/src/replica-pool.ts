@@ -1,17 +1,22 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Dispatcher, Pool } from 'undici'
-import { classifyNetworkError } from './network-errors.js'
+import { classifyNetworkError, networkErrorCode } from './network-errors.js'
 
 export interface ReplicaPoolOptions {
   /** Options of the keep-alive pool kept to each replica. */
   pool: Pool.Options
   /** How often the service's host name is resolved again: new replicas join, vanished ones leave. */
   refreshMs: number
-  /** The addresses a host name stands for (by default the system resolver's, every one of them). */
+  /** The addresses a host name stands for (by default the system resolver's, of one family). */
   resolve?: (hostname: string) => Promise<string[]>
 }
+
+/**
+ * On the `503` a replica answers while it shuts down, to a request it did not start: the caller's
+ * ReplicaPool sends the request to another replica (safe for any method: nothing was done).
+ */
+export const REPLICA_CLOSING_HEADER = 'x-replica-closing'
 
 interface Replica {
   readonly origin: string
@@ -20,17 +25,52 @@ interface Replica {
   avoidUntil: number
 }
 
-// Sending these again cannot do twice what the caller asked once (our PUT and DELETE included).
+// Sending these again cannot do twice what the caller asked once (our PUT included: booking twice
+// is one booking). DELETE too, but only while it had not been sent whole: a DELETE cut off after
+// that may have been done, and sent again it would answer 404 for a cancel that happened.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
+// Failures that leave no doubt the request never reached a replica.
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
 // With a single replica, the one retry goes to it again after a short pause (a restart's gap).
 const SAME_REPLICA_BACKOFF_MS = { min: 20, max: 120 }
 
+/** The name's addresses of one family (IPv4 when it has any): a dual-stack replica counts once. */
 async function resolveAll(hostname: string): Promise<string[]> {
-  return (await lookup(hostname, { all: true })).map(({ address }) => address)
+  const answers = await lookup(hostname, { all: true })
+  const family = answers.some((answer) => answer.family === 4) ? 4 : 6
+  return answers.filter((answer) => answer.family === family).map(({ address }) => address)
 }
 
 function originOf(url: URL, address: string): string {
-  return `${url.protocol}//${isIP(address) === 6 ? `[${address}]` : address}:${url.port || 80}`
+  const port = url.port || (url.protocol === 'https:' ? 443 : 80)
+  return `${url.protocol}//${isIP(address) === 6 ? `[${address}]` : address}:${port}`
+}
+
+function jitterMs(): number {
+  return SAME_REPLICA_BACKOFF_MS.min + Math.random() * (SAME_REPLICA_BACKOFF_MS.max - SAME_REPLICA_BACKOFF_MS.min)
+}
+
+function isClosingAnswer(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
+  if (statusCode !== 503 || !rawHeaders) return false
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    if (String(rawHeaders[index]).toLowerCase() === REPLICA_CLOSING_HEADER) return true
+  }
+  return false
+}
+
+/** A handler as undici's request() gives it; core undici also calls `onRequestSent` (untyped). */
+type LegacyHandler = Dispatcher.DispatchHandler & { onRequestSent?: () => void }
+
+/** Whether a body can be sent a second time (a stream is consumed by the first attempt). */
+function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
+  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array
 }
 
 /**
@@ -40,14 +80,18 @@ function originOf(url: URL, address: string): string {
  * A replica that refuses a connection is passed by until it connects again or leaves the name.
  * An idempotent call that failed to connect, or was cut off before any byte of an answer, is sent
  * once more, on another replica when there is one: a caller sees no error when one replica dies.
+ * So is any call a replica turned away because it is shutting down (`REPLICA_CLOSING_HEADER`).
  * An IP address or `localhost` is one replica, never resolved (what `npm start` uses).
  */
 export class ReplicaPool extends Dispatcher {
   readonly #url: URL
   readonly #options: ReplicaPoolOptions
   #replicas: Replica[]
+  /** Pools of replicas that left the name, finishing what they were sent. */
+  readonly #draining = new Set<Pool>()
   #next = 0
-  #refreshing: NodeJS.Timeout | undefined
+  #refreshTimer: NodeJS.Timeout | undefined
+  #resolving: Promise<void> | undefined
   #closed = false
 
   constructor(baseUrl: string, options: ReplicaPoolOptions) {
@@ -58,8 +102,7 @@ export class ReplicaPool extends Dispatcher {
     this.#replicas = [this.#replica(this.#url.origin)]
     const { hostname } = this.#url
     if (isIP(hostname.replace(/^\[|\]$/g, '')) || hostname === 'localhost') return
-    void this.refresh()
-    this.#refreshing = setInterval(() => void this.refresh(), options.refreshMs).unref()
+    void this.refresh().finally(() => this.#scheduleRefresh())
   }
 
   /** The origins calls are spread over now. */
@@ -67,8 +110,50 @@ export class ReplicaPool extends Dispatcher {
     return this.#replicas.map(({ origin }) => origin)
   }
 
-  /** Resolves the host name again and makes the replicas match its addresses. */
-  async refresh(): Promise<void> {
+  /**
+   * Resolves the host name again and makes the replicas match its addresses; one resolution at a
+   * time (a slow DNS must not pile lookups up on libuv's few threads).
+   */
+  refresh(): Promise<void> {
+    this.#resolving ??= this.#resolve().finally(() => {
+      this.#resolving = undefined
+    })
+    return this.#resolving
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const replica = this.#pick()
+    // undici's request() (the peer client's, reply-from's) gives handlers of the onHeaders kind.
+    const retryable = replayable(options.body) && !('onRequestStart' in handler && handler.onRequestStart)
+    return replica.pool.dispatch(options, retryable ? this.#retryingOnce(options, handler, replica) : handler)
+  }
+
+  override async close(): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#refreshTimer)
+    // A draining pool may be closed already; closing it again has nothing to add.
+    await Promise.all(this.#pools().map((pool) => pool.close().catch(() => {})))
+  }
+
+  override async destroy(): Promise<void> {
+    this.#closed = true
+    clearTimeout(this.#refreshTimer)
+    await Promise.all(this.#pools().map((pool) => pool.destroy().catch(() => {})))
+  }
+
+  #pools(): Pool[] {
+    return [...this.#replicas.map(({ pool }) => pool), ...this.#draining]
+  }
+
+  #scheduleRefresh(): void {
+    if (this.#closed) return
+    this.#refreshTimer = setTimeout(
+      () => void this.refresh().finally(() => this.#scheduleRefresh()),
+      this.#options.refreshMs,
+    ).unref()
+  }
+
+  async #resolve(): Promise<void> {
     let addresses: string[]
     try {
       addresses = await (this.#options.resolve ?? resolveAll)(this.#url.hostname)
@@ -81,32 +166,15 @@ export class ReplicaPool extends Dispatcher {
     const known = new Set(kept.map(({ origin }) => origin))
     const added = [...wanted].filter((origin) => !known.has(origin)).map((origin) => this.#replica(origin))
     for (const { origin, pool } of this.#replicas) {
+      if (wanted.has(origin)) continue
       // A replica that left finishes what it was sent, then its connections close.
-      if (!wanted.has(origin)) void pool.close().catch(() => {})
+      this.#draining.add(pool)
+      pool
+        .close()
+        .catch(() => {})
+        .finally(() => this.#draining.delete(pool))
     }
     this.#replicas = [...kept, ...added]
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const replica = this.#pick()
-    // undici's request() (the peer client's, reply-from's) gives handlers of the onHeaders kind.
-    const retryable =
-      IDEMPOTENT.has(options.method) &&
-      replayable(options.body) &&
-      !('onRequestStart' in handler && handler.onRequestStart)
-    return replica.pool.dispatch(options, retryable ? this.#retryingOnce(options, handler, replica) : handler)
-  }
-
-  override async close(): Promise<void> {
-    this.#closed = true
-    clearInterval(this.#refreshing)
-    await Promise.all(this.#replicas.map(({ pool }) => pool.close()))
-  }
-
-  override async destroy(): Promise<void> {
-    this.#closed = true
-    clearInterval(this.#refreshing)
-    await Promise.all(this.#replicas.map(({ pool }) => pool.destroy()))
   }
 
   #replica(origin: string): Replica {
@@ -135,55 +203,77 @@ export class ReplicaPool extends Dispatcher {
       fallback ??= replica
     }
     this.#next = (this.#next + 1) % replicas.length
-    return fallback ?? other ?? (replicas[0] as Replica)
+    // Every other replica is being avoided: rather the one that failed once, if it is not.
+    if (other && other.avoidUntil <= now && replicas.includes(other)) return other
+    return fallback ?? (other && replicas.includes(other) ? other : (replicas[0] as Replica))
   }
 
-  /** `handler`, except that one failure before any answer sends the call again. */
-  #retryingOnce(
-    options: Dispatcher.DispatchOptions,
-    handler: Dispatcher.DispatchHandler,
-    first: Replica,
-  ): Dispatcher.DispatchHandler {
-    let answered = false
+  /**
+   * `handler`, except that the call is sent once more when it could not reach a replica or was cut
+   * off before any answer (idempotent calls only), or when the replica turned it away while closing.
+   */
+  #retryingOnce(options: Dispatcher.DispatchOptions, handler: LegacyHandler, first: Replica): LegacyHandler {
+    const idempotent = IDEMPOTENT.has(options.method)
+    const signal = (options as { signal?: AbortSignal }).signal
     let retried = false
-    const wrapped: Dispatcher.DispatchHandler = {
-      // undici passes a context too (the typings leave it out); it goes on as it came.
+    let answered = false
+    let sent = false
+    // A closing replica's 503 is read to its end and dropped, and the call is sent elsewhere.
+    let turnedAway = false
+
+    const sendAgain = (error: Error) => {
+      retried = true
+      sent = false
+      turnedAway = false
+      const send = () => {
+        if (this.#closed || signal?.aborted) {
+          handler.onError?.(signal?.aborted ? (signal.reason as Error) : error)
+          return
+        }
+        // Chosen when sent (connectionError has marked the replica by then, and a refresh during the
+        // pause may have closed a pool chosen earlier).
+        this.#pick(first).pool.dispatch(options, wrapped)
+      }
+      // No other replica: the same one again after a short pause.
+      if (this.#replicas.length < 2) setTimeout(send, jitterMs())
+      else setImmediate(send)
+    }
+
+    const wrapped: LegacyHandler = {
+      // undici may pass a context too (the typings leave it out); it goes on as it came.
       onConnect: (...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onConnect']>>) =>
         (handler.onConnect as ((...args: unknown[]) => void) | undefined)?.(...args),
       onUpgrade: (statusCode, headers, socket) => handler.onUpgrade?.(statusCode, headers, socket),
       onResponseStarted: () => handler.onResponseStarted?.(),
+      onBodySent: (chunk, totalSent) => handler.onBodySent?.(chunk, totalSent),
+      onRequestSent: () => {
+        sent = true
+        handler.onRequestSent?.()
+      },
       onHeaders: (statusCode, headers, resume, statusText) => {
+        if (!retried && isClosingAnswer(statusCode, headers as Buffer[] | null)) {
+          turnedAway = true
+          first.avoidUntil = Date.now() + this.#options.refreshMs
+          return true
+        }
         answered = true
         return handler.onHeaders?.(statusCode, headers, resume, statusText) ?? true
       },
-      onData: (chunk) => handler.onData?.(chunk) ?? true,
-      onComplete: (trailers) => handler.onComplete?.(trailers),
-      onBodySent: (chunk, totalSent) => handler.onBodySent?.(chunk, totalSent),
+      onData: (chunk) => turnedAway || (handler.onData?.(chunk) ?? true),
+      onComplete: (trailers) => {
+        if (turnedAway) sendAgain(new Error('the replica was closing'))
+        else handler.onComplete?.(trailers)
+      },
       onError: (error) => {
-        if (answered || retried || this.#closed || classifyNetworkError(error) !== 'connect') {
-          handler.onError?.(error)
-          return
-        }
-        retried = true
-        const next = this.#pick(first)
-        const pause =
-          next === first
-            ? SAME_REPLICA_BACKOFF_MS.min + Math.random() * (SAME_REPLICA_BACKOFF_MS.max - SAME_REPLICA_BACKOFF_MS.min)
-            : 0
-        sleep(pause).then(() => {
-          try {
-            next.pool.dispatch(options, wrapped)
-          } catch (dispatchError) {
-            handler.onError?.(dispatchError as Error)
-          }
-        })
+        const sendableAgain =
+          turnedAway ||
+          (idempotent &&
+            classifyNetworkError(error) === 'connect' &&
+            (options.method !== 'DELETE' || !sent || NOT_CONNECTED.has(networkErrorCode(error) ?? '')))
+        if (!retried && !answered && !this.#closed && !signal?.aborted && sendableAgain) sendAgain(error)
+        else handler.onError?.(error)
       },
     }
     return wrapped
   }
-}
-
-/** Whether a body can be sent a second time (a stream is consumed by the first attempt). */
-function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
-  return body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array
 }

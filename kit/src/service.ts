@@ -7,7 +7,7 @@ import type { TObject } from 'typebox'
 import type { BaseConfig } from './config.js'
 import { ConfigError, loadConfig } from './config.js'
 import { describeValidationErrors, errorHandling, errorServerOptions } from './errors.js'
-import { health } from './health.js'
+import { health, turnAwayWhileClosing } from './health.js'
 import { jsonBody } from './json-body.js'
 import { loadShedding } from './load-shedding.js'
 import { loggerOptions, requestIdFrom, requestLogging } from './logging.js'
@@ -102,6 +102,8 @@ export async function buildService<Config extends BaseConfig>(
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: describeValidationErrors,
     pluginTimeout: pluginTimeoutOf(config),
+    // turnAwayWhileClosing answers instead, with a mark callers act on.
+    return503OnClosing: false,
     ...errorServerOptions,
     ...connectionLimits(config),
     ...definition.serverOptions?.(config),
@@ -112,6 +114,7 @@ export async function buildService<Config extends BaseConfig>(
   // OpenAPI first: it documents the routes registered after it.
   await fastify.register(openapi, definition.openapi)
   await fastify.register(errorHandling)
+  await fastify.register(turnAwayWhileClosing, { service: definition.name })
   await fastify.register(jsonBody)
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
   await fastify.register(metrics, { ownServer: Boolean(definition.metricsServer) })

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { ReplicaPool } from '../src/replica-pool.js'
+import { REPLICA_CLOSING_HEADER, ReplicaPool } from '../src/replica-pool.js'
 
 // Replicas on one port of three loopback addresses, as a service's name resolves to several
 // addresses in Compose or behind a Kubernetes headless Service.
@@ -154,4 +154,56 @@ t.test('an IP address or localhost is one replica, never resolved', async (t) =>
   }
   await new Promise((resolve) => setTimeout(resolve, 250))
   t.equal(resolutions, 0)
+})
+
+t.test('a replica turning calls away while it closes: the call goes to another, whatever its method', async (t) => {
+  const { port, served } = await replicas(t, (address, _req, res) => {
+    if (address === '127.0.0.1')
+      res.writeHead(503, { [REPLICA_CLOSING_HEADER]: '1', connection: 'close' }).end('{"message":"shutting down"}')
+    else res.writeHead(201, { 'content-type': 'application/json' }).end('{}')
+  })
+  const dispatcher = pool(t, port, async () => ADDRESSES)
+  await dispatcher.refresh()
+  for (let call = 0; call < 3; call += 1) t.equal(await get(dispatcher, 'POST'), 201, `POST ${call}`)
+  t.equal(served.get('127.0.0.1'), 1, 'the closing replica was asked once')
+})
+
+t.test('a DELETE cut off after it was sent is not sent again (it may have been done); a GET is', async (t) => {
+  const { port, served } = await replicas(t, (address, req, res) => {
+    if (address === '127.0.0.1') res.socket?.destroy()
+    else res.writeHead(req.method === 'DELETE' ? 204 : 200).end()
+  })
+  const dispatcher = pool(t, port, async () => ADDRESSES)
+  await dispatcher.refresh()
+  const remove = await dispatcher.request({ method: 'DELETE', path: '/bookings/x' }).catch((error) => error)
+  t.equal(remove.code, 'UND_ERR_SOCKET', 'the DELETE fails as it happened')
+  const read = await dispatcher.request({ method: 'GET', path: '/movies' })
+  t.equal(read.statusCode, 200, 'the GET landed on another replica')
+  t.same([...served.values()], [1, 1, 0])
+})
+
+t.test('one resolution at a time, however slow the resolver', async (t) => {
+  let resolutions = 0
+  const dispatcher = pool(t, 5001, async () => {
+    resolutions += 1
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    return ['127.0.0.1']
+  })
+  await dispatcher.refresh()
+  t.equal(resolutions, 1, 'a call during the first resolution (started by the constructor) waits for it')
+  await Promise.all([dispatcher.refresh(), dispatcher.refresh(), dispatcher.refresh()])
+  t.equal(resolutions, 2, 'three calls at once share one')
+})
+
+t.test('a call aborted while its retry waits is not sent again', async (t) => {
+  const { port, served, stop } = await replicas(t)
+  // One replica, down: the retry would go to it again after a pause.
+  const dispatcher = pool(t, port, async () => ['127.0.0.2'])
+  await dispatcher.refresh()
+  await stop('127.0.0.2')
+  const controller = new AbortController()
+  setTimeout(() => controller.abort(new Error('caller gave up')), 5)
+  const error = await dispatcher.request({ method: 'GET', path: '/movies', signal: controller.signal }).catch((e) => e)
+  t.match(error, { message: 'caller gave up' })
+  t.equal(served.get('127.0.0.2'), 0)
 })

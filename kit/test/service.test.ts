@@ -1,9 +1,11 @@
 import { PassThrough } from 'node:stream'
 import t from 'tap'
 import { Type } from 'typebox'
+import { Client } from 'undici'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { ERROR_CODES, ErrorResponse, HttpError } from '../src/errors.js'
 import { installed, loggerOptions } from '../src/logging.js'
+import { REPLICA_CLOSING_HEADER } from '../src/replica-pool.js'
 import { buildService, loadServiceConfig, pluginTimeoutOf, type ServiceDefinition } from '../src/service.js'
 import { Config, SAMPLE } from './helpers/sample-service.js'
 
@@ -344,3 +346,41 @@ t.test('metrics on a port of their own: only /metrics there, none on the app por
   t.teardown(() => plain.app.close())
   t.equal(plain.app.metricsServer, null, 'by default /metrics is on the app port')
 })
+
+t.test(
+  'while it closes, a request on an open connection gets a 503 marked for callers to send elsewhere',
+  async (t) => {
+    const slow: ServiceDefinition<Config> = {
+      ...SAMPLE,
+      app: async (fastify) => {
+        fastify.get('/slow', { schema: { operationId: 'slow' } }, async () => {
+          await new Promise((resolve) => setTimeout(resolve, 300))
+          return { done: true }
+        })
+      },
+    }
+    const app = await buildService(slow, loadConfig(Config, { LOG_LEVEL: 'silent' }))
+    const url = await app.listen({ host: '127.0.0.1', port: 0 })
+    // One keep-alive connection: the second request waits for the first, then meets the closing service.
+    const client = new Client(url)
+    t.teardown(() => client.close())
+    const inFlight = client.request({ method: 'GET', path: '/slow' })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const closed = app.close()
+    const late = await client.request({ method: 'GET', path: '/livez' })
+    const first = await inFlight
+    t.equal(first.statusCode, 200, 'the request in flight finishes')
+    t.same(await first.body.json(), { done: true })
+    t.equal(late.statusCode, 503)
+    t.equal(late.headers[REPLICA_CLOSING_HEADER], '1', 'marked: nothing was done, send it elsewhere')
+    t.equal(late.headers.connection, 'close')
+    t.same(await late.body.json(), {
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'the sample service is shutting down; try again',
+      code: 'PEER_UNAVAILABLE',
+      service: 'sample',
+    })
+    await closed
+  },
+)
