@@ -8,147 +8,28 @@
 // gateway's metrics on their own port only, a stopped movies service and its return, writes that
 // survive `docker compose kill`, and a graceful `docker compose stop`. `docker compose down -v`
 // runs at the end, also after a failure.
-import { spawn, spawnSync } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { spawnSync } from 'node:child_process'
 import { SERVICE_NAMES, SERVICES as TOPOLOGY, localUrl as url } from '@cinema/kit/topology'
 import t from 'tap'
+import { type Container, composeProject, docker, json, poll, request, sleep } from '../helpers/compose.js'
 import { portIsFree } from '../helpers/ports.js'
 import { READ_CALLS } from '../helpers/reference.js'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const PROJECT = process.env.CINEMA_COMPOSE_PROJECT ?? 'cinema-compose-test'
 // Compose publishes every service on its default port on 127.0.0.1 (url), and the gateway's operations
 // port (/metrics only) on 127.0.0.1 too (METRICS_BIND_ADDRESS).
 const GATEWAY_METRICS = `http://127.0.0.1:${TOPOLOGY.gateway.metricsPort}`
 const SERVICES = ['postgres', 'users', 'movies', 'showtimes', 'bookings', 'gateway', 'ui'] as const
 const NODE_SERVICES = ['users', 'movies', 'showtimes', 'bookings', 'gateway'] as const
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const DINOSAUR = '720d006c-3a57-4b6a-b18f-9b713b073f3c'
 const SPECTRE = '39ab85e5-5e8e-4dc5-afea-65dc368bd7ab'
 
-interface Run {
-  code: number | null
-  output: string
-}
+const { compose, composeOk, containers, teardown, leftovers } = composeProject(PROJECT)
 
-/** `docker compose -p <project> …` in the repository, its stdout and stderr together. */
-function compose(args: string[], timeoutMs = 120_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['compose', '--ansi', 'never', '-p', PROJECT, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (chunk) => {
-      output += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      output += chunk
-    })
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, output })
-    })
-  })
-}
-
-const tail = (text: string, lines = 60) => text.trimEnd().split('\n').slice(-lines).join('\n')
-
-async function composeOk(args: string[], timeoutMs?: number): Promise<string> {
-  const run = await compose(args, timeoutMs)
-  if (run.code !== 0) {
-    const state = await compose(['ps', '-a'])
-    const logs = await compose(['logs', '--no-color', '--tail', '20'])
-    throw new Error(
-      `docker compose ${args.join(' ')} exited ${run.code}:\n${tail(run.output)}\n\n${state.output}\n${tail(logs.output, 150)}`,
-    )
-  }
-  return run.output
-}
-
-function docker(args: string[]): string {
-  const run = spawnSync('docker', args, { encoding: 'utf8' })
-  if (run.status !== 0) throw new Error(`docker ${args.join(' ')}: ${run.stderr || run.error}`)
-  return run.stdout
-}
-
-interface Answer {
-  status: number
-  headers: Headers
-  text: string
-}
-
-async function request(target: string, init: RequestInit = {}): Promise<Answer> {
-  const response = await fetch(target, { ...init, signal: AbortSignal.timeout(10_000) })
-  return { status: response.status, headers: response.headers, text: await response.text() }
-}
-
-const json = (answer: Answer): unknown => {
-  try {
-    return JSON.parse(answer.text)
-  } catch {
-    return answer.text
-  }
-}
-
-/** Asks until `done` holds or the time is up; the last answer either way. */
-async function poll(target: string, done: (answer: Answer) => boolean, timeoutMs: number): Promise<Answer> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const answer = await request(target).catch(
-      (error: Error): Answer => ({ status: 0, headers: new Headers(), text: error.message }),
-    )
-    if (done(answer) || Date.now() > deadline) return answer
-    await sleep(100)
-  }
-}
-
-interface Container {
-  Name: string
-  Service: string
-  State: string
-  Health: string
-  ExitCode: number
-}
-
-/** `docker compose ps --format json`: one object per line (Compose ≥ 2.21) or one array (older). */
-async function containers(): Promise<Container[]> {
-  const output = (await composeOk(['ps', '--all', '--format', 'json'])).trim()
-  if (!output) return []
-  if (output.startsWith('[')) return JSON.parse(output)
-  return output.split('\n').map((line) => JSON.parse(line))
-}
-
-// ---------------------------------------------------------------------------------------------
-
-let tornDown = false
-async function teardown() {
-  if (tornDown) return
-  tornDown = true
-  await compose(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 180_000)
-}
-// A run cut short (Ctrl-C, tap's timeout, an uncaught error) still leaves nothing behind.
-function teardownNow() {
-  if (tornDown) return
-  tornDown = true
-  spawnSync('docker', ['compose', '-p', PROJECT, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], {
-    cwd: ROOT,
-    stdio: 'ignore',
-  })
-}
-process.once('exit', teardownNow)
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    teardownNow()
-    process.kill(process.pid, signal)
-  })
-}
 t.teardown(async () => {
   await teardown()
-  const left = docker(['ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${PROJECT}`]).trim()
+  const left = leftovers().containers
   if (left) throw new Error(`containers of ${PROJECT} left after docker compose down: ${left}`)
 })
 
@@ -478,8 +359,7 @@ t.test('docker compose stop: every container stops gracefully within its grace p
 
 t.test('docker compose down -v removes everything', async (t) => {
   await teardown()
-  const left = docker(['ps', '--all', '--quiet', '--filter', `label=com.docker.compose.project=${PROJECT}`]).trim()
-  t.equal(left, '', 'no container left')
-  const volumes = docker(['volume', 'ls', '--quiet', '--filter', `label=com.docker.compose.project=${PROJECT}`]).trim()
-  t.equal(volumes, '', 'no volume left')
+  const left = leftovers()
+  t.equal(left.containers, '', 'no container left')
+  t.equal(left.volumes, '', 'no volume left')
 })

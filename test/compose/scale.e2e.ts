@@ -1,0 +1,239 @@
+// Replicas under Docker Compose end to end: `npm run test:scale` (needs Docker with the Compose
+// plugin; named *.e2e.ts so that `npm test` never picks it up).
+//
+// `docker compose -f compose.yaml -f compose.scale.yaml up -d --build --wait` under its own project
+// name: three replicas each of users, movies, showtimes and bookings, none published. Checks that
+// migrations and the seed ran once for replicas starting together on a fresh database, that
+// calls through the gateway are spread over the replicas (each one's own /metrics), that killing a
+// movies and a bookings replica during steady reads and writes fails no request and loses no
+// acknowledged write, and that a replica added with `--scale movies=4` gets calls within 10 s of
+// turning healthy. `docker compose down -v` runs at the end, also after a failure.
+import { readFileSync } from 'node:fs'
+import { localUrl } from '@cinema/kit/topology'
+import t from 'tap'
+import { type Container, composeProject, docker, json, request, sleep } from '../helpers/compose.js'
+
+const PROJECT = process.env.CINEMA_SCALE_PROJECT ?? 'cinema-scale-test'
+const GATEWAY = localUrl('gateway')
+const REPLICATED = ['users', 'movies', 'showtimes', 'bookings'] as const
+const PORTS = { users: 5000, movies: 5001, showtimes: 5002, bookings: 5003 } as const
+const CREED = '267eedb8-0f5d-42d5-8f43-72426b9fb3e6'
+// Host clients arrive at the gateway from Docker's network, not loopback: one allowance for the
+// whole test unless it is raised.
+const { compose, composeOk, containers, teardown, leftovers } = composeProject(
+  PROJECT,
+  ['compose.yaml', 'compose.scale.yaml'],
+  { RATE_LIMIT_MAX: '10000000' },
+)
+
+t.teardown(async () => {
+  await teardown()
+  const left = leftovers().containers
+  if (left) throw new Error(`containers of ${PROJECT} left after docker compose down: ${left}`)
+})
+
+const replicasOf = async (service: string) =>
+  (await containers()).filter((container) => container.Service === service && container.State === 'running')
+
+/** GET `path` of one container's own port, from inside it (replicas publish no port). */
+function insideGet(container: Container, port: number, path: string): string {
+  const script = `fetch('http://127.0.0.1:${port}${path}').then((r) => r.text()).then((text) => process.stdout.write(text))`
+  return docker(['exec', container.ID, 'node', '--eval', script])
+}
+
+/** How many `GET` requests of `route` answered 2xx this container has served, from its /metrics. */
+function served(container: Container, port: number, route: string): number {
+  const metrics = insideGet(container, port, '/metrics')
+  let count = 0
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith('http_request_duration_seconds_count{')) continue
+    if (line.includes('method="GET"') && line.includes(`route="${route}"`) && /status_code="2\d\d"/.test(line))
+      count += Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return count
+}
+
+let up = false
+
+await t.test('compose.scale.yaml: three replicas of each service, healthy, none published', async (t) => {
+  await compose(['down', '--volumes', '--remove-orphans', '--timeout', '5'], 180_000)
+  const started = Date.now()
+  await composeOk(['up', '--detach', '--build', '--wait'], 20 * 60_000)
+  t.comment(`built and healthy in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  for (const service of REPLICATED) {
+    const replicas = await replicasOf(service)
+    t.equal(replicas.length, 3, `${service}: 3 replicas running`)
+    for (const replica of replicas) {
+      t.equal(replica.Health, 'healthy', `${replica.Name} healthy`)
+      const [inspected] = JSON.parse(docker(['inspect', replica.ID]))
+      const published = Object.values(inspected.NetworkSettings.Ports ?? {})
+        .flat()
+        .filter(Boolean)
+      t.same(published, [], `${replica.Name} publishes no port`)
+    }
+  }
+  for (const service of ['postgres', 'gateway', 'ui']) t.equal((await replicasOf(service)).length, 1, `one ${service}`)
+  up = true
+})
+
+const skip = !up && 'the system did not come up'
+
+t.test('replicas started together on one fresh database: migrations and seed ran once', { skip }, async (t) => {
+  const seededBookings = Object.values(
+    JSON.parse(readFileSync(new URL('../../data/bookings.json', import.meta.url), 'utf8')) as Record<
+      string,
+      Record<string, string[]>
+    >,
+  ).reduce((sum, dates) => sum + Object.values(dates).flat().length, 0)
+  const expected = { users: { table: 'users', rows: 7 }, bookings: { table: 'bookings', rows: seededBookings } }
+  for (const [database, { table, rows }] of Object.entries(expected)) {
+    const sql = (query: string) =>
+      composeOk(['exec', '-T', 'postgres', 'psql', '--no-psqlrc', '-U', 'postgres', '-d', database, '-Atc', query])
+    const migrations = Number((await sql('SELECT count(*) FROM schema_migrations')).trim())
+    t.equal(migrations, 2, `${database}: the schema and the seed, each recorded once`)
+    t.equal(Number((await sql(`SELECT count(*) FROM ${table}`)).trim()), rows, `${database}: seeded once`)
+    const logs = await composeOk(['logs', '--no-color', database])
+    const applied = logs.split('\n').filter((line) => line.includes('"msg":"migration applied"'))
+    t.equal(applied.length, migrations, `${database}: one replica applied them, the others found them applied`)
+  }
+})
+
+t.test('3,000 GETs of one movie through the gateway: each movies replica serves at least 20 %', { skip }, async (t) => {
+  const replicas = await replicasOf('movies')
+  const before = replicas.map((replica) => served(replica, PORTS.movies, '/movies/:id'))
+  const total = 3_000
+  let sent = 0
+  let failures = 0
+  await Promise.all(
+    Array.from({ length: 20 }, async () => {
+      while (sent < total) {
+        sent += 1
+        const answer = await request(`${GATEWAY}/movies/${CREED}`).catch(() => undefined)
+        if (answer?.status !== 200) failures += 1
+      }
+    }),
+  )
+  t.equal(failures, 0, 'every GET answered 200')
+  const shares = replicas.map((replica, index) => served(replica, PORTS.movies, '/movies/:id') - (before[index] ?? 0))
+  t.equal(
+    shares.reduce((sum, share) => sum + share, 0),
+    total,
+    'the replicas served them all',
+  )
+  for (const [index, share] of shares.entries()) {
+    t.ok(
+      share >= 0.2 * total,
+      `${replicas[index]?.Name}: ${share} of ${total} (${((100 * share) / total).toFixed(1)} %)`,
+    )
+  }
+})
+
+t.test(
+  'one movies and one bookings replica killed under load: no failed request, no write lost',
+  { skip },
+  async (t) => {
+    // Users of their own, booked on every date and movie of the schedule while replicas die.
+    const schedule = json(await request(`${GATEWAY}/showtimes`)) as Record<string, string[]>
+    const slots = Object.entries(schedule).flatMap(([date, movies]) => movies.map((movie) => ({ date, movie })))
+    const users = Array.from({ length: 40 }, (_, index) => `scale_${index}`)
+    for (const id of users) {
+      const created = await request(`${GATEWAY}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id, name: `Scale ${id}` }),
+      })
+      t.equal(created.status, 201, `user ${id} created`)
+    }
+    const bookings = users.flatMap((user) => slots.map((slot) => ({ user, ...slot })))
+    const acknowledged: typeof bookings = []
+    const failures: string[] = []
+    let reads = 0
+    let writes = 0
+    let stop = false
+    const note = (what: string, answer: { status: number; text: string } | Error) => {
+      if (answer instanceof Error) failures.push(`${what}: ${answer.message}`)
+      else failures.push(`${what}: ${answer.status} ${answer.text.slice(0, 200)}`)
+    }
+    const readPaths = [`/movies/${CREED}`, '/showtimes', '/users/dwight_schrute/bookings', '/bookings/dwight_schrute']
+    const readers = Array.from({ length: 6 }, async (_, worker) => {
+      for (let index = worker; !stop; index += 1) {
+        const path = readPaths[index % readPaths.length] as string
+        const answer = await request(`${GATEWAY}${path}`).catch((error: Error) => error)
+        reads += 1
+        if (answer instanceof Error || answer.status !== 200) note(`GET ${path}`, answer)
+      }
+    })
+    let next = 0
+    const writers = Array.from({ length: 4 }, async () => {
+      while (!stop && next < bookings.length) {
+        const booking = bookings[next++] as (typeof bookings)[number]
+        const path = `/bookings/${booking.user}/${booking.date}/${booking.movie}`
+        const answer = await request(`${GATEWAY}${path}`, { method: 'PUT' }).catch((error: Error) => error)
+        writes += 1
+        if (answer instanceof Error || (answer.status !== 201 && answer.status !== 200)) note(`PUT ${path}`, answer)
+        else acknowledged.push(booking)
+      }
+    })
+    await sleep(4_000)
+    const [movies] = await replicasOf('movies')
+    const [bookingsReplica] = await replicasOf('bookings')
+    if (!movies || !bookingsReplica) throw new Error('no replica to kill')
+    docker(['kill', movies.ID, bookingsReplica.ID])
+    t.comment(`killed ${movies.Name} and ${bookingsReplica.Name} after ${reads} reads and ${writes} writes`)
+    await sleep(11_000)
+    stop = true
+    await Promise.all([...readers, ...writers])
+    t.comment(`${reads} reads and ${writes} writes through the gateway in 15 s`)
+    t.same(failures.slice(0, 20), [], `no request failed (${failures.length} of ${reads + writes})`)
+    t.ok(acknowledged.length > 100, `${acknowledged.length} bookings acknowledged`)
+
+    const stored = json(await request(`${GATEWAY}/bookings`)) as Record<string, Record<string, string[]>>
+    const lost = acknowledged.filter(({ user, date, movie }) => !stored[user]?.[date]?.includes(movie))
+    t.same(lost, [], `every acknowledged booking is stored (${acknowledged.length})`)
+  },
+)
+
+t.test('--scale movies=4: the new replica gets calls within 10 s of turning healthy', { skip }, async (t) => {
+  // Every movies container so far, the one killed above included (`up` starts it again).
+  const known = new Set(
+    (await containers()).filter((container) => container.Service === 'movies').map((container) => container.ID),
+  )
+  let stop = false
+  const load = (async () => {
+    while (!stop) await request(`${GATEWAY}/movies/${CREED}`).catch(() => undefined)
+  })()
+  try {
+    await composeOk(['up', '--detach', '--wait', '--no-recreate', '--scale', 'movies=4'], 5 * 60_000)
+    const added = (await replicasOf('movies')).filter((replica) => !known.has(replica.ID))
+    t.equal(added.length >= 1, true, `a new replica: ${added.map((replica) => replica.Name).join(', ')}`)
+    const [replica] = added
+    if (!replica) return
+    const [inspected] = JSON.parse(docker(['inspect', replica.ID]))
+    const healthyAt = Date.parse(
+      (inspected.State.Health.Log as { End: string; ExitCode: number }[]).find((check) => check.ExitCode === 0)?.End ??
+        inspected.State.StartedAt,
+    )
+    let servedAt: number | undefined
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(250)) {
+      if (served(replica, PORTS.movies, '/movies/:id') > 0) {
+        servedAt = Date.now()
+        break
+      }
+    }
+    t.ok(servedAt, `${replica.Name} served GETs through the gateway`)
+    if (servedAt) {
+      const seconds = (servedAt - healthyAt) / 1000
+      t.ok(seconds <= 10, `first calls within ${seconds.toFixed(1)} s of turning healthy (at most)`)
+    }
+  } finally {
+    stop = true
+    await load
+  }
+})
+
+t.test('docker compose down -v removes everything', async (t) => {
+  await teardown()
+  const left = leftovers()
+  t.equal(left.containers, '', 'no container left')
+  t.equal(left.volumes, '', 'no volume left')
+})
