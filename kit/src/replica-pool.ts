@@ -92,6 +92,8 @@ export class ReplicaPool extends Dispatcher {
   #next = 0
   #refreshTimer: NodeJS.Timeout | undefined
   #resolving: Promise<void> | undefined
+  /** Whether the host is a name to resolve (not an IP address, not localhost). */
+  readonly #resolvable: boolean
   #closed = false
 
   constructor(baseUrl: string, options: ReplicaPoolOptions) {
@@ -101,8 +103,8 @@ export class ReplicaPool extends Dispatcher {
     // The name itself until the first resolution: calls work from the first moment.
     this.#replicas = [this.#replica(this.#url.origin)]
     const { hostname } = this.#url
-    if (isIP(hostname.replace(/^\[|\]$/g, '')) || hostname === 'localhost') return
-    void this.refresh().finally(() => this.#scheduleRefresh())
+    this.#resolvable = !isIP(hostname.replace(/^\[|\]$/g, '')) && hostname !== 'localhost'
+    if (this.#resolvable) void this.refresh().finally(() => this.#scheduleRefresh())
   }
 
   /** The origins calls are spread over now. */
@@ -115,6 +117,7 @@ export class ReplicaPool extends Dispatcher {
    * time (a slow DNS must not pile lookups up on libuv's few threads).
    */
   refresh(): Promise<void> {
+    if (!this.#resolvable) return Promise.resolve()
     this.#resolving ??= this.#resolve().finally(() => {
       this.#resolving = undefined
     })
@@ -154,14 +157,19 @@ export class ReplicaPool extends Dispatcher {
   }
 
   async #resolve(): Promise<void> {
-    let addresses: string[]
+    let wanted: Set<string>
     try {
-      addresses = await (this.#options.resolve ?? resolveAll)(this.#url.hostname)
-    } catch {
-      return // Unresolvable for now (all replicas gone, DNS restarting): keep calling the known ones.
+      const addresses = await (this.#options.resolve ?? resolveAll)(this.#url.hostname)
+      if (addresses.length === 0) return
+      wanted = new Set(addresses.map((address) => originOf(this.#url, address)))
+    } catch (error) {
+      // No such name (no replica runs: Compose and Kubernetes drop the name with the last one): calls
+      // go to the name itself and fail at once, rather than wait on the vanished addresses, until
+      // the name is back. Any other failure (DNS restarting, too slow): keep calling the known ones.
+      if (networkErrorCode(error) !== 'ENOTFOUND') return
+      wanted = new Set([this.#url.origin])
     }
-    if (this.#closed || addresses.length === 0) return
-    const wanted = new Set(addresses.map((address) => originOf(this.#url, address)))
+    if (this.#closed) return
     const kept = this.#replicas.filter(({ origin }) => wanted.has(origin))
     const known = new Set(kept.map(({ origin }) => origin))
     const added = [...wanted].filter((origin) => !known.has(origin)).map((origin) => this.#replica(origin))
@@ -181,6 +189,8 @@ export class ReplicaPool extends Dispatcher {
     const replica: Replica = { origin, pool: new Pool(origin, this.#options.pool), avoidUntil: 0 }
     replica.pool.on('connectionError', () => {
       replica.avoidUntil = Date.now() + this.#options.refreshMs
+      // It may have left the name: look now rather than at the next refresh.
+      void this.refresh()
     })
     replica.pool.on('connect', () => {
       replica.avoidUntil = 0
@@ -234,7 +244,8 @@ export class ReplicaPool extends Dispatcher {
         // pause may have closed a pool chosen earlier).
         this.#pick(first).pool.dispatch(options, wrapped)
       }
-      // No other replica: the same one again after a short pause.
+      // No other replica: the same one again after a short pause, in which the name is resolved
+      // again (the failure above started it): it may have gone, or come back elsewhere.
       if (this.#replicas.length < 2) setTimeout(send, jitterMs())
       else setImmediate(send)
     }

@@ -113,8 +113,9 @@ t.test('cut off before any answer: an idempotent call is sent once more, elsewhe
 t.test('the name resolved again: new replicas join, vanished ones leave', async (t) => {
   const { port, served } = await replicas(t)
   let resolved = ['127.0.0.1']
+  let failure: string | undefined
   const dispatcher = pool(t, port, async () => {
-    if (resolved.length === 0) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' })
+    if (failure) throw Object.assign(new Error(`lookup failed: ${failure}`), { code: failure })
     return resolved
   })
   await dispatcher.refresh()
@@ -131,11 +132,17 @@ t.test('the name resolved again: new replicas join, vanished ones leave', async 
   for (let call = 0; call < 4; call += 1) await get(dispatcher)
   t.same([...served.values()], [6, 2, 6], 'only the one left')
 
-  // A failed resolution (every replica gone from DNS for a moment) keeps the known ones.
-  resolved = []
+  // DNS failing for a moment keeps the known ones.
+  failure = 'EAI_AGAIN'
   await dispatcher.refresh()
-  t.same(dispatcher.origins, [`http://127.0.0.3:${port}`], 'no addresses: the known replica stays')
+  t.same(dispatcher.origins, [`http://127.0.0.3:${port}`], 'DNS failing: the known replica stays')
   t.equal(await get(dispatcher), 200)
+  // No such name (the last replica stopped): calls go to the name and fail at once.
+  failure = 'ENOTFOUND'
+  await dispatcher.refresh()
+  t.same(dispatcher.origins, [`http://movies.test:${port}`], 'no such name: the name itself')
+  const gone = await get(dispatcher).catch((error) => error.code)
+  t.equal(gone, 'ENOTFOUND')
 })
 
 t.test('an IP address or localhost is one replica, never resolved', async (t) => {
