@@ -29,7 +29,7 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per client per window' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000, description: 'rate-limit window' }),
   RATE_LIMIT_ALLOW: list(
-    'comma-separated client addresses never rate limited (loopback, so local load tests get through)',
+    'comma-separated client addresses never rate limited (loopback, so local load tests get through); none: nobody',
     '127.0.0.1,::1,::ffff:127.0.0.1',
   ),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'largest request body (413 above)' }),

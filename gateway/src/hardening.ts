@@ -51,7 +51,8 @@ export const hardening = fp(
       global: false,
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      allowList: items(config.RATE_LIMIT_ALLOW),
+      // `none`: an empty value means the default (loopback) wherever Compose passes settings on.
+      allowList: config.RATE_LIMIT_ALLOW === 'none' ? [] : items(config.RATE_LIMIT_ALLOW),
       // The plugin throws what this returns, for the error handler to answer.
       errorResponseBuilder: (_request, context) =>
         new HttpError(429, `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { code: 'RATE_LIMITED' }),

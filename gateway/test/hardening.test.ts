@@ -45,6 +45,11 @@ t.test(
         Array.from({ length: 5 }, () => local.inject({ url, remoteAddress: '127.0.0.1' })),
       ),
     )
+    const none = await gateway(t, { MOVIES_URL: upstream.url, RATE_LIMIT_MAX: '3', RATE_LIMIT_ALLOW: 'none' })
+    const fromLoopback = []
+    for (let i = 0; i < 4; i++)
+      fromLoopback.push((await none.inject({ url: '/movies', remoteAddress: '127.0.0.1' })).statusCode)
+    t.same(fromLoopback, [200, 200, 200, 429], 'RATE_LIMIT_ALLOW=none: loopback is limited too')
     t.ok(
       statuses.every((response) => response.statusCode !== 429),
       'loopback is on the default allow-list (local load tests)',
