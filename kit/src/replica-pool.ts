@@ -65,6 +65,24 @@ function isClosingAnswer(statusCode: number, rawHeaders: Buffer[] | string[] | n
   return false
 }
 
+/** `options` with a Host header naming `host`, unless it has one. */
+function withHost(options: Dispatcher.DispatchOptions, host: string): Dispatcher.DispatchOptions {
+  const { headers } = options
+  if (headers === undefined || headers === null) return { ...options, headers: { host } }
+  if (Array.isArray(headers)) {
+    for (let index = 0; index < headers.length; index += 2) {
+      if (String(headers[index]).toLowerCase() === 'host') return options
+    }
+    return { ...options, headers: [...headers, 'host', host] }
+  }
+  if (typeof headers === 'object' && !(Symbol.iterator in headers)) {
+    const record = headers as Record<string, unknown>
+    if (Object.keys(record).some((name) => name.toLowerCase() === 'host')) return options
+    return { ...options, headers: { ...record, host } as Dispatcher.DispatchOptions['headers'] }
+  }
+  return options
+}
+
 /** A handler as undici's request() gives it; core undici also calls `onRequestSent` (untyped). */
 type LegacyHandler = Dispatcher.DispatchHandler & { onRequestSent?: () => void }
 
@@ -126,6 +144,8 @@ export class ReplicaPool extends Dispatcher {
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const replica = this.#pick()
+    // Connected to an address, the request still names the service as its Host (undici would say the address).
+    options = withHost(options, this.#url.host)
     // undici's request() (the peer client's, reply-from's) gives handlers of the onHeaders kind.
     const retryable = replayable(options.body) && !('onRequestStart' in handler && handler.onRequestStart)
     return replica.pool.dispatch(options, retryable ? this.#retryingOnce(options, handler, replica) : handler)

@@ -77,6 +77,23 @@ t.test('calls go round robin over every address the name resolves to', async (t)
   t.same([...served.values()], [10, 10, 10], 'ten each')
 })
 
+t.test("the Host header names the service, not the replica's address", async (t) => {
+  const hosts: (string | undefined)[] = []
+  const { port } = await replicas(t, (_address, req, res) => {
+    hosts.push(req.headers.host)
+    res.writeHead(200).end()
+  })
+  const dispatcher = pool(t, port, async () => ADDRESSES)
+  await dispatcher.refresh()
+  for (const headers of [undefined, { accept: 'application/json' }, ['accept', 'application/json']]) {
+    const response = await dispatcher.request({ method: 'GET', path: '/movies', headers })
+    await response.body.text()
+  }
+  const named = await dispatcher.request({ method: 'GET', path: '/movies', headers: { Host: 'other:1' } })
+  await named.body.text()
+  t.same(hosts, [`movies.test:${port}`, `movies.test:${port}`, `movies.test:${port}`, 'other:1'])
+})
+
 t.test('a replica that is down: every idempotent call still answered, the replica then passed by', async (t) => {
   const { port, served, stop } = await replicas(t)
   const dispatcher = pool(t, port, async () => ADDRESSES)
