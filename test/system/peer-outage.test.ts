@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { ROOT } from '../../scripts/services.mjs'
 import { freePort } from '../helpers/ports.js'
 import { startSystem } from '../helpers/system.js'
@@ -83,31 +83,13 @@ t.test('stopping movies: users answers 503 naming movies within 2 s, the gateway
   t.equal((await fetch(`${gateway}/movies`)).status, 200)
 })
 
-t.test('a port already in use: one line naming the port, exit 1, no stack trace', async (t) => {
-  const port = await freePort()
-  const blocker = createServer().listen(port, '127.0.0.1')
+/** Starts a service's compiled `entry` while something holds `heldPort`: its exit code and its stderr. */
+async function startWithPortTaken(t: Test, entry: string, env: NodeJS.ProcessEnv, heldPort: number) {
+  const blocker = createServer().listen(heldPort, '127.0.0.1')
   await once(blocker, 'listening')
   t.teardown(() => blocker.close())
-  const child = spawn(process.execPath, [join(ROOT, 'movies/dist/server.js')], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk
-  })
-  const [code] = await once(child, 'exit')
-  t.equal(code, 1)
-  t.equal(stderr, `movies: port ${port} is already in use; stop what holds it or set PORT\n`)
-})
-
-t.test('the gateway’s metrics port already in use: one line naming it and METRICS_PORT, exit 1', async (t) => {
-  const [port, metricsPort] = [await freePort(), await freePort()]
-  const blocker = createServer().listen(metricsPort, '127.0.0.1')
-  await once(blocker, 'listening')
-  t.teardown(() => blocker.close())
-  const child = spawn(process.execPath, [join(ROOT, 'gateway/dist/server.js')], {
-    env: { ...process.env, PORT: String(port), METRICS_PORT: String(metricsPort) },
+  const child = spawn(process.execPath, [join(ROOT, entry)], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''
@@ -115,6 +97,20 @@ t.test('the gateway’s metrics port already in use: one line naming it and METR
     stderr += chunk
   })
   const [code] = await once(child, 'exit')
+  return { code, stderr }
+}
+
+t.test('a port already in use: one line naming the port, exit 1, no stack trace', async (t) => {
+  const port = await freePort()
+  const { code, stderr } = await startWithPortTaken(t, 'movies/dist/server.js', { PORT: String(port) }, port)
+  t.equal(code, 1)
+  t.equal(stderr, `movies: port ${port} is already in use; stop what holds it or set PORT\n`)
+})
+
+t.test('the gateway’s metrics port already in use: one line naming it and METRICS_PORT, exit 1', async (t) => {
+  const [port, metricsPort] = [await freePort(), await freePort()]
+  const env = { PORT: String(port), METRICS_PORT: String(metricsPort) }
+  const { code, stderr } = await startWithPortTaken(t, 'gateway/dist/server.js', env, metricsPort)
   t.equal(code, 1)
   t.equal(stderr, `gateway: port ${metricsPort} is already in use; stop what holds it or set METRICS_PORT\n`)
 })
