@@ -49,11 +49,14 @@ export const turnAwayWhileClosing = fp(
     })
     fastify.addHook('onRequest', (_request, reply, done) => {
       if (!closing) return done()
+      const body = errorBody(503, `the ${service} service is shutting down; try again`, 'PEER_UNAVAILABLE', service)
+      // Sent as text: the route's own 503 schema (/readyz has one) does not describe this body.
       reply
         .code(503)
         .header('connection', 'close')
         .header(REPLICA_CLOSING_HEADER, '1')
-        .send(errorBody(503, `the ${service} service is shutting down; try again`, 'PEER_UNAVAILABLE', service))
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify(body))
     })
   },
   { name: 'cinema-turn-away-while-closing' },

@@ -367,7 +367,8 @@ t.test(
     const inFlight = client.request({ method: 'GET', path: '/slow' })
     await new Promise((resolve) => setTimeout(resolve, 50))
     const closed = app.close()
-    const late = await client.request({ method: 'GET', path: '/livez' })
+    // /readyz: a route whose own 503 has another shape.
+    const late = await client.request({ method: 'GET', path: '/readyz' })
     const first = await inFlight
     t.equal(first.statusCode, 200, 'the request in flight finishes')
     t.same(await first.body.json(), { done: true })
