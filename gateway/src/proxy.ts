@@ -8,6 +8,7 @@ import {
   networkErrorCode,
   observer,
   type PeerOutcome,
+  REPLICA_CLOSING_HEADER,
   ReplicaPool,
 } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
@@ -47,6 +48,8 @@ function forwardedRequestHeaders(
 function forwardedResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   dropHopByHop(headers)
   delete headers['x-powered-by']
+  // A mark between one caller and one replica; the gateway's own callers must not act on it.
+  delete headers[REPLICA_CLOSING_HEADER]
   return headers
 }
 
@@ -116,11 +119,15 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** How the call to the service went; `not_sent` when the gateway failed before it was made. */
     upstreamOutcome: PeerOutcome | 'not_sent' | null
+    /** Whether the proxy's handler sent the request on to the service. */
+    forwarded: boolean
   }
 }
 
 function outcomeOf(reply: FastifyReply): PeerOutcome | 'not_sent' {
   if (reply.request.upstreamOutcome) return reply.request.upstreamOutcome
+  // Answered before the proxy's handler (the rate limit, a bad request, the gateway closing).
+  if (!reply.request.forwarded) return 'not_sent'
   return reply.statusCode >= 500 ? 'server_error' : reply.statusCode >= 400 ? 'client_error' : 'success'
 }
 
@@ -128,6 +135,7 @@ function outcomeOf(reply: FastifyReply): PeerOutcome | 'not_sent' {
 export async function upstreamProxy(fastify: FastifyInstance, options: { upstream: Upstream; config: GatewayConfig }) {
   const { upstream, config } = options
   fastify.decorateRequest('upstreamOutcome', null)
+  fastify.decorateRequest('forwarded', false)
   const pool = new ReplicaPool(upstream.url, {
     pool: {
       connections: config.UPSTREAM_CONNECTIONS,
@@ -156,6 +164,7 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
     // OPTIONS is answered by the CORS plugin; the services have no OPTIONS routes.
     httpMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
     handler: (request, reply, destination, replyOptions) => {
+      request.forwarded = true
       const body = falsyJsonBody(request)
       return reply.from(destination, body ? { ...replyOptions, ...body } : replyOptions)
     },

@@ -391,3 +391,27 @@ t.test('GET /status asks the services at most once per second, however many ask 
   t.not(later.json().checkedAt, checkedAt)
   t.match(later.json().services, [{ name: 'users', status: 'up' }])
 })
+
+t.test('a replica shutting down: its mark stays between it and the gateway, and is not counted as sent', async (t) => {
+  // One replica, closing every time: the gateway sends once more, then passes the 503 on.
+  const closing = await stub((_req, res) =>
+    res
+      .writeHead(503, { 'content-type': 'application/json', 'x-replica-closing': '1', connection: 'close' })
+      .end(
+        '{"statusCode":503,"error":"Service Unavailable","message":"the movies service is shutting down; try again","code":"PEER_UNAVAILABLE","service":"movies"}',
+      ),
+  )
+  t.teardown(closing.close)
+  const app = await gateway(t, { MOVIES_URL: closing.url, RATE_LIMIT_MAX: '2', RATE_LIMIT_ALLOW: 'none' })
+  const answer = await app.inject('/movies')
+  t.equal(answer.statusCode, 503)
+  t.equal(answer.headers['x-replica-closing'], undefined, 'the mark is not passed on')
+  t.equal(closing.requests.length, 2, 'sent once more before giving up')
+  await app.inject('/movies')
+  t.equal((await app.inject('/movies')).statusCode, 429, 'rate limited: never sent')
+  const metrics = await (
+    await fetch(`${await app.metricsServer?.listen({ host: '127.0.0.1', port: 0 })}/metrics`)
+  ).text()
+  t.match(metrics, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="server_error"\} 2/)
+  t.notMatch(metrics, /outcome="client_error"/, 'the 429 the gateway answered itself is no call to movies')
+})

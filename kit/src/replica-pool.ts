@@ -77,7 +77,8 @@ function withHost(options: Dispatcher.DispatchOptions, host: string): Dispatcher
   }
   if (typeof headers === 'object' && !(Symbol.iterator in headers)) {
     const record = headers as Record<string, unknown>
-    if (Object.keys(record).some((name) => name.toLowerCase() === 'host')) return options
+    if (Object.entries(record).some(([name, value]) => name.toLowerCase() === 'host' && value !== undefined))
+      return options
     return { ...options, headers: { ...record, host } as Dispatcher.DispatchOptions['headers'] }
   }
   return options
@@ -183,10 +184,12 @@ export class ReplicaPool extends Dispatcher {
       if (addresses.length === 0) return
       wanted = new Set(addresses.map((address) => originOf(this.#url, address)))
     } catch (error) {
-      // No such name (no replica runs: Compose and Kubernetes drop the name with the last one): calls
-      // go to the name itself and fail at once, rather than wait on the vanished addresses, until
-      // the name is back. Any other failure (DNS restarting, too slow): keep calling the known ones.
-      if (networkErrorCode(error) !== 'ENOTFOUND') return
+      // No such name while every known replica fails to connect: none runs (Compose and Kubernetes
+      // drop the name with the last one), so calls go to the name itself and fail at once rather
+      // than wait on vanished addresses, until the name is back. Otherwise (DNS restarting, a
+      // spurious answer, replicas briefly unready) the known ones that work are kept.
+      const now = Date.now()
+      if (networkErrorCode(error) !== 'ENOTFOUND' || this.#replicas.some(({ avoidUntil }) => avoidUntil <= now)) return
       wanted = new Set([this.#url.origin])
     }
     if (this.#closed) return

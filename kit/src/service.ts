@@ -114,9 +114,10 @@ export async function buildService<Config extends BaseConfig>(
   // OpenAPI first: it documents the routes registered after it.
   await fastify.register(openapi, definition.openapi)
   await fastify.register(errorHandling)
-  await fastify.register(turnAwayWhileClosing, { service: definition.name })
   await fastify.register(jsonBody)
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
+  // After request logging, so that even a turned-away request's answer carries its id.
+  await fastify.register(turnAwayWhileClosing, { service: definition.name })
   await fastify.register(metrics, { ownServer: Boolean(definition.metricsServer) })
   await fastify.register(health)
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.

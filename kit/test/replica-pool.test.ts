@@ -91,7 +91,9 @@ t.test("the Host header names the service, not the replica's address", async (t)
   }
   const named = await dispatcher.request({ method: 'GET', path: '/movies', headers: { Host: 'other:1' } })
   await named.body.text()
-  t.same(hosts, [`movies.test:${port}`, `movies.test:${port}`, `movies.test:${port}`, 'other:1'])
+  const unset = await dispatcher.request({ method: 'GET', path: '/movies', headers: { host: undefined } })
+  await unset.body.text()
+  t.same(hosts, [`movies.test:${port}`, `movies.test:${port}`, `movies.test:${port}`, 'other:1', `movies.test:${port}`])
 })
 
 t.test('a replica that is down: every idempotent call still answered, the replica then passed by', async (t) => {
@@ -128,7 +130,7 @@ t.test('cut off before any answer: an idempotent call is sent once more, elsewhe
 })
 
 t.test('the name resolved again: new replicas join, vanished ones leave', async (t) => {
-  const { port, served } = await replicas(t)
+  const { port, served, stop } = await replicas(t)
   let resolved = ['127.0.0.1']
   let failure: string | undefined
   const dispatcher = pool(t, port, async () => {
@@ -154,12 +156,16 @@ t.test('the name resolved again: new replicas join, vanished ones leave', async 
   await dispatcher.refresh()
   t.same(dispatcher.origins, [`http://127.0.0.3:${port}`], 'DNS failing: the known replica stays')
   t.equal(await get(dispatcher), 200)
-  // No such name (the last replica stopped): calls go to the name and fail at once.
+  // No such name, but the known replica works: a spurious answer, kept.
   failure = 'ENOTFOUND'
   await dispatcher.refresh()
-  t.same(dispatcher.origins, [`http://movies.test:${port}`], 'no such name: the name itself')
-  const gone = await get(dispatcher).catch((error) => error.code)
-  t.equal(gone, 'ENOTFOUND')
+  t.same(dispatcher.origins, [`http://127.0.0.3:${port}`], 'no such name, replica fine: kept')
+  // The last replica stopped and the name is gone: calls go to the name and fail at once.
+  await stop('127.0.0.3')
+  const failed = await get(dispatcher).catch((error) => error.code)
+  t.ok(['ECONNREFUSED', 'ENOTFOUND'].includes(failed), `the call failed: ${failed}`)
+  t.same(dispatcher.origins, [`http://movies.test:${port}`], 'no such name, no replica: the name itself')
+  t.equal(await get(dispatcher).catch((error) => error.code), 'ENOTFOUND', 'fails at once')
 })
 
 t.test('an IP address or localhost is one replica, never resolved', async (t) => {
