@@ -21,6 +21,16 @@ const CONNECT_FAILURES = new Set([
   'UND_ERR_SOCKET',
 ])
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+// The connect failures that leave no doubt the request never reached the peer (unlike a reset,
+// which can come after the peer acted on it).
+const NEVER_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
 
 /** The system or undici code of an error, or of the error it wraps (undici and reply-from wrap them). */
 export function networkErrorCode(error: unknown): string | undefined {
@@ -28,6 +38,11 @@ export function networkErrorCode(error: unknown): string | undefined {
   const { code, cause } = error as { code?: unknown; cause?: { code?: unknown } }
   const rootCode = cause?.code ?? code
   return typeof rootCode === 'string' ? rootCode : undefined
+}
+
+/** Whether the call surely never reached the peer: no connection was made. */
+export function neverConnected(error: unknown): boolean {
+  return NEVER_CONNECTED.has(networkErrorCode(error) ?? '')
 }
 
 export function classifyNetworkError(error: unknown): NetworkFailure {

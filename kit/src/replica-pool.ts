@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { Dispatcher, Pool } from 'undici'
-import { classifyNetworkError, networkErrorCode } from './network-errors.js'
+import { classifyNetworkError, networkErrorCode, neverConnected } from './network-errors.js'
 
 export interface ReplicaPoolOptions {
   /** Options of the keep-alive pool kept to each replica. */
@@ -29,15 +29,6 @@ interface Replica {
 // is one booking). DELETE too, but only while it had not been sent whole: a DELETE cut off after
 // that may have been done, and sent again it would answer 404 for a cancel that happened.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'])
-// Failures that leave no doubt the request never reached a replica.
-const NOT_CONNECTED = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT',
-])
 // With a single replica, the one retry goes to it again after a short pause (a restart's gap).
 const SAME_REPLICA_BACKOFF_MS = { min: 20, max: 120 }
 
@@ -77,6 +68,8 @@ function withHost(options: Dispatcher.DispatchOptions, host: string): Dispatcher
   }
   if (typeof headers === 'object' && !(Symbol.iterator in headers)) {
     const record = headers as Record<string, unknown>
+    // Most callers (reply-from, the peer client) write names in lower case: no scan then.
+    if (record.host !== undefined) return options
     if (Object.entries(record).some(([name, value]) => name.toLowerCase() === 'host' && value !== undefined))
       return options
     return { ...options, headers: { ...record, host } as Dispatcher.DispatchOptions['headers'] }
@@ -105,6 +98,8 @@ function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
 export class ReplicaPool extends Dispatcher {
   readonly #url: URL
   readonly #options: ReplicaPoolOptions
+  /** The Host a request names when connected to an address; none when connected by the name. */
+  readonly #host: string | undefined
   #replicas: Replica[]
   /** Pools of replicas that left the name, finishing what they were sent. */
   readonly #draining = new Set<Pool>()
@@ -123,6 +118,7 @@ export class ReplicaPool extends Dispatcher {
     this.#replicas = [this.#replica(this.#url.origin)]
     const { hostname } = this.#url
     this.#resolvable = !isIP(hostname.replace(/^\[|\]$/g, '')) && hostname !== 'localhost'
+    this.#host = this.#resolvable ? this.#url.host : undefined
     if (this.#resolvable) void this.refresh().finally(() => this.#scheduleRefresh())
   }
 
@@ -146,7 +142,7 @@ export class ReplicaPool extends Dispatcher {
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const replica = this.#pick()
     // Connected to an address, the request still names the service as its Host (undici would say the address).
-    options = withHost(options, this.#url.host)
+    if (this.#host) options = withHost(options, this.#host)
     // undici's request() (the peer client's, reply-from's) gives handlers of the onHeaders kind.
     const retryable = replayable(options.body) && !('onRequestStart' in handler && handler.onRequestStart)
     return replica.pool.dispatch(options, retryable ? this.#retryingOnce(options, handler, replica) : handler)
@@ -303,7 +299,7 @@ export class ReplicaPool extends Dispatcher {
           turnedAway ||
           (idempotent &&
             classifyNetworkError(error) === 'connect' &&
-            (options.method !== 'DELETE' || !sent || NOT_CONNECTED.has(networkErrorCode(error) ?? '')))
+            (options.method !== 'DELETE' || !sent || neverConnected(error)))
         if (!retried && !answered && !this.#closed && !signal?.aborted && sendableAgain) sendAgain(error)
         else handler.onError?.(error)
       },

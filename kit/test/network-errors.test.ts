@@ -2,7 +2,7 @@ import { connect } from 'node:net'
 import t from 'tap'
 import { Pool } from 'undici'
 import { deadUrl, stub } from '../../test/helpers/servers.js'
-import { classifyNetworkError, networkErrorCode } from '../src/network-errors.js'
+import { classifyNetworkError, networkErrorCode, neverConnected } from '../src/network-errors.js'
 
 const withCode = (code: string) => Object.assign(new Error(code), { code })
 
@@ -42,6 +42,23 @@ t.test('connect failures, timeouts and everything else', async (t) => {
   }
   t.equal(classifyNetworkError(new Error('no code')), 'other')
   t.equal(classifyNetworkError(undefined), 'other')
+})
+
+t.test('never connected: only failures before any connection, not resets after one', async (t) => {
+  for (const code of [
+    'ECONNREFUSED',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'UND_ERR_CONNECT_TIMEOUT',
+  ]) {
+    t.ok(neverConnected(new Error('wrapped', { cause: withCode(code) })), code)
+  }
+  for (const code of ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT']) {
+    t.notOk(neverConnected(withCode(code)), `${code}: the peer may have acted on it`)
+  }
+  t.notOk(neverConnected(undefined))
 })
 
 t.test('what Node and undici really raise is classified', async (t) => {
