@@ -27,6 +27,9 @@ const OWNS_DATABASE = new Set(['users', 'bookings'])
 // A 4 MB young generation (V8's default is 16 MB): peak RSS under load ~150 → ~115 MB for the same
 // CPU per request (bench/README.md). The images run node with the same option.
 const NODE_OPTIONS = ['--max-semi-space-size=4']
+// `npm start` is a demo: the seeded users sign in with the demo password and michael_scott is an
+// administrator, unless the environment says otherwise (DEMO_CREDENTIALS=false turns it off).
+const DEMO_SETTINGS = { DEMO_CREDENTIALS: 'true', ADMIN_USERNAMES: 'michael_scott' }
 
 /**
  * The whole system on the original ports, or shifted by `portOffset` (tests run several systems
@@ -41,6 +44,7 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     /** @type {Record<string, string>} */
     const env = { PORT: String(port) }
     for (const peer of topology.peers) env[`${peer.toUpperCase()}_URL`] = localUrl(peer, portOffset)
+    if (name === 'users') for (const [key, value] of Object.entries(DEMO_SETTINGS)) env[key] = process.env[key] ?? value
     if (dataDir && OWNS_DATABASE.has(name)) env.DATA_DIR = dataDir === IN_MEMORY ? dataDir : join(dataDir, name)
     // The web app Vite builds; said here because the ui server's default is relative to its
     // compiled file, and `npm run dev` runs it from its source.

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { AuthSettings, databaseSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const BookingsConfig = serviceConfigSchema(SERVICES.bookings.port, {
@@ -11,5 +11,6 @@ export const BookingsConfig = serviceConfigSchema(SERVICES.bookings.port, {
   USERS_URL: peerUrl('users'),
   SHOWTIMES_URL: peerUrl('showtimes'),
   ...PeerSettings,
+  ...AuthSettings,
 })
 export type BookingsConfig = Static<typeof BookingsConfig>

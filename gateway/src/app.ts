@@ -1,8 +1,9 @@
-import { indexRoute, type ServiceDefinition } from '@cinema/kit'
-import { GatewayConfig, items, upstreamsOf } from './config.js'
+import { indexRoute, items, RemoteKeySet, type ServiceDefinition, TokenVerifier } from '@cinema/kit'
+import { GatewayConfig, upstreamsOf } from './config.js'
 import { hardening } from './hardening.js'
 import { upstreamProxy } from './proxy.js'
 import { docsRoutes } from './routes/docs.js'
+import { sessionRoutes } from './routes/session.js'
 import { statusRoutes } from './routes/status.js'
 import { trustedProxies } from './trusted-proxies.js'
 import { upstreamClients } from './upstream-clients.js'
@@ -10,7 +11,7 @@ import { upstreamClients } from './upstream-clients.js'
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
   configSchema: GatewayConfig,
-  openapi: { title: 'Cinema gateway', description: 'One entry point for every Cinema service.' },
+  openapi: { title: 'Cinema gateway', description: 'One entry point for every Cinema service.', bearerAuth: true },
   serverOptions: (config) => ({
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: trustedProxies(items(config.TRUST_PROXY)),
@@ -27,8 +28,16 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
       },
     })
     const clients = upstreamClients(fastify, upstreams, config)
+    const users = clients.get('users')
+    if (!users) throw new Error('the users service has no client')
+    // Tokens are checked here against the users service's published keys, before anything is forwarded.
+    const verifier = new TokenVerifier(new RemoteKeySet(users), {
+      issuer: config.TOKEN_ISSUER,
+      audience: config.TOKEN_AUDIENCE,
+    })
     await fastify.register(statusRoutes, { clients })
-    await fastify.register(docsRoutes, { clients })
-    for (const upstream of upstreams) await fastify.register(upstreamProxy, { upstream, config })
+    await fastify.register(docsRoutes, { clients, upstreams })
+    await fastify.register(sessionRoutes, { users, verifier })
+    for (const upstream of upstreams) await fastify.register(upstreamProxy, { upstream, config, verifier })
   },
 }

@@ -1,4 +1,4 @@
-import { MetricsServerSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import { AuthSettings, MetricsServerSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
@@ -34,6 +34,7 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
   ),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'largest request body (413 above)' }),
   CORS_ORIGINS: list('comma-separated origins allowed to call the API from a browser; empty: none', ''),
+  ...AuthSettings,
   TRUST_PROXY: list(
     'proxies whose X-Forwarded-For is believed: addresses, CIDRs, loopback/linklocal/uniquelocal or host names; empty: none',
     '',
@@ -41,21 +42,17 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
 
-/** A comma-separated setting as its items. */
-export function items(setting: string): string[] {
-  return setting
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-}
-
-/** The services behind the gateway: each owns the paths under `/<name>`. */
+/**
+ * The services behind the gateway: each owns the paths under its prefixes, `/<name>` and, for
+ * users, sign-in (`/auth/token`) and its public keys (`/.well-known/jwks.json`). `owner` marks the
+ * services whose data belongs to someone: their writes need a caller (and their reads, with PRIVATE_READS).
+ */
 export function upstreamsOf(config: GatewayConfig) {
   return [
-    { name: 'users', url: config.USERS_URL },
-    { name: 'movies', url: config.MOVIES_URL },
-    { name: 'showtimes', url: config.SHOWTIMES_URL },
-    { name: 'bookings', url: config.BOOKINGS_URL },
+    { name: 'users', url: config.USERS_URL, prefixes: ['/users', '/auth', '/.well-known'], owned: true },
+    { name: 'movies', url: config.MOVIES_URL, prefixes: ['/movies'], owned: false },
+    { name: 'showtimes', url: config.SHOWTIMES_URL, prefixes: ['/showtimes'], owned: false },
+    { name: 'bookings', url: config.BOOKINGS_URL, prefixes: ['/bookings'], owned: true },
   ] as const
 }
 export type Upstream = ReturnType<typeof upstreamsOf>[number]

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { HttpError } from '@cinema/kit'
+import { HttpError, items } from '@cinema/kit'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from 'helmet'
-import { type GatewayConfig, items } from './config.js'
+import type { GatewayConfig } from './config.js'
 
 /**
  * The headers helmet's defaults (what @fastify/helmet sets) put on a response, worked out once.

@@ -10,11 +10,14 @@ import {
   type PeerOutcome,
   REPLICA_CLOSING_HEADER,
   ReplicaPool,
+  type TokenVerifier,
+  unauthenticated,
 } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { GatewayConfig, Upstream } from './config.js'
+import { edgeCaller } from './sessions.js'
 
 // Raised by the gateway's own HTTP client before or while sending, never by the service: a
 // request it could not build (undici refuses some headers), a pool closed by a shutdown.
@@ -41,6 +44,8 @@ function forwardedRequestHeaders(
   // headers.host already names the upstream here; the client's Host is the request's own.
   forwarded['x-forwarded-host'] = request.host
   forwarded['x-request-id'] = request.id
+  // The session cookie was turned into the Authorization header; services need no cookies.
+  delete forwarded.cookie
   return forwarded
 }
 
@@ -131,9 +136,28 @@ function outcomeOf(reply: FastifyReply): PeerOutcome | 'not_sent' {
   return reply.statusCode >= 500 ? 'server_error' : reply.statusCode >= 400 ? 'client_error' : 'success'
 }
 
-/** Forwards `/<name>` and everything below it, path and query unchanged, to the service. */
-export async function upstreamProxy(fastify: FastifyInstance, options: { upstream: Upstream; config: GatewayConfig }) {
-  const { upstream, config } = options
+const READS = new Set(['GET', 'HEAD'])
+
+/**
+ * Whether the request must name its caller before it is forwarded: every change to someone's data
+ * but sign-up and sign-in (POST), and reading it when reads are private. Whether that caller may
+ * do it (403) is for the service to say.
+ */
+function needsCaller(upstream: Upstream, request: FastifyRequest, privateReads: boolean): boolean {
+  if (!upstream.owned || request.method === 'POST') return false
+  if (!READS.has(request.method)) return true
+  return privateReads && (request.url.startsWith('/users') || request.url.startsWith('/bookings'))
+}
+
+/**
+ * Forwards everything under the service's prefixes, path and query unchanged, once any token
+ * (header or session cookie) has been verified: a bad one never reaches a service.
+ */
+export async function upstreamProxy(
+  fastify: FastifyInstance,
+  options: { upstream: Upstream; config: GatewayConfig; verifier: TokenVerifier },
+) {
+  const { upstream, config, verifier } = options
   fastify.decorateRequest('upstreamOutcome', null)
   fastify.decorateRequest('forwarded', false)
   const pool = new ReplicaPool(upstream.url, {
@@ -154,10 +178,30 @@ export async function upstreamProxy(fastify: FastifyInstance, options: { upstrea
     done()
   })
 
+  fastify.addHook('onRequest', async (request, reply) => {
+    const caller = await edgeCaller(verifier, request, reply)
+    if (!caller && needsCaller(upstream, request, config.PRIVATE_READS)) {
+      throw unauthenticated('sign in first: this needs an Authorization: Bearer token')
+    }
+  })
+
+  // One child context per prefix: the proxy plugin decorates the reply once per context.
+  for (const prefix of upstream.prefixes) {
+    await fastify.register(async (child) => forward(child, upstream, prefix, pool, config))
+  }
+}
+
+async function forward(
+  fastify: FastifyInstance,
+  upstream: Upstream,
+  prefix: string,
+  pool: ReplicaPool,
+  config: GatewayConfig,
+) {
   await fastify.register(proxy, {
     upstream: upstream.url,
-    prefix: `/${upstream.name}`,
-    rewritePrefix: `/${upstream.name}`,
+    prefix,
+    rewritePrefix: prefix,
     disableRequestLogging: true,
     // Bodies are parsed here, so the gateway's body limit holds (a streamed body would bypass it).
     proxyPayloads: false,

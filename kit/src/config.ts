@@ -88,6 +88,14 @@ export interface BaseConfig {
   DATABASE_STARTUP_TIMEOUT_MS?: number
 }
 
+/** A comma-separated setting as its items. */
+export function items(setting: string): string[] {
+  return setting
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }

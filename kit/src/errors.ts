@@ -27,12 +27,20 @@ export const ERROR_CODES = [
   'EXPECTATION_FAILED',
   'HEADERS_TOO_LARGE',
   'RATE_LIMITED',
+  // who is asking
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'CSRF_REJECTED',
+  'BAD_CREDENTIALS',
+  'TOO_MANY_SIGN_INS',
+  'WRONG_PASSWORD',
   // the domain
   'MOVIE_NOT_FOUND',
   'SHOWTIMES_NOT_FOUND',
   'MOVIE_NOT_PLAYING',
   'USER_NOT_FOUND',
   'USER_EXISTS',
+  'USER_ID_RESERVED',
   'USER_HAS_BOOKINGS',
   'BOOKING_NOT_FOUND',
   // the system: `service` names which service (or whose database)
@@ -72,17 +80,26 @@ export class HttpError extends Error {
   readonly code: ErrorCode
   /** The peer service (or whose database) the error is about. */
   readonly service: string | undefined
+  /** Headers the answer carries (`WWW-Authenticate` on a 401, `Retry-After` on a 429). */
+  readonly headers: Readonly<Record<string, string>> | undefined
 
   constructor(
     statusCode: number,
     message: string,
-    options: { code: ErrorCode; service?: string; cause?: unknown; expose?: boolean },
+    options: {
+      code: ErrorCode
+      service?: string
+      cause?: unknown
+      expose?: boolean
+      headers?: Record<string, string>
+    },
   ) {
     super(message, { cause: options.cause })
     this.statusCode = statusCode
     this.code = options.code
     this.service = options.service
     this.expose = options.expose ?? statusCode < 500
+    this.headers = options.headers
   }
 }
 
@@ -170,6 +187,7 @@ function sendError(error: FastifyError | HttpError, request: FastifyRequest, rep
     request.log.warn({ cause: String(error.cause ?? '') }, error.message)
   else request.log.error({ err: error }, 'request failed')
   const service = error instanceof HttpError ? error.service : undefined
+  if (error instanceof HttpError && error.headers) reply.headers(error.headers)
   return reply
     .code(statusCode)
     .send(errorBody(statusCode, publicMessage(error, statusCode), codeOf(error, statusCode), service))

@@ -1,4 +1,29 @@
-export { type BaseConfig, loadConfig, serviceConfigSchema } from './config.js'
+export {
+  AUTH_RESPONSES,
+  AuthSettings,
+  auditLog,
+  BEARER_SECURITY,
+  bearerTokenOf,
+  Guard,
+  guard,
+  securityOf,
+} from './auth/guard.js'
+export { JWKS_PATH, REMOTE_KEY_DEFAULTS, RemoteKeySet } from './auth/remote-keys.js'
+export {
+  type Caller,
+  importPublicJwk,
+  JwkSet,
+  type KeySource,
+  MAX_TOKEN_TTL_SECONDS,
+  PublicJwk,
+  ROLES,
+  type Role,
+  TOKEN_ALGORITHM,
+  TokenVerifier,
+  unauthenticated,
+  type VerificationKey,
+} from './auth/tokens.js'
+export { type BaseConfig, items, loadConfig, serviceConfigSchema } from './config.js'
 export * as contracts from './contracts.js'
 export { readDataFile } from './data-file.js'
 export { type Database, databaseSettings, IN_MEMORY, type Queryable } from './db/database.js'

@@ -21,6 +21,12 @@ const REDACTED_PATHS = [
   'headers.authorization',
   'headers.cookie',
   'res.headers["set-cookie"]',
+  // Secrets in bodies, wherever a log line carries one (nothing logs bodies today; this is the net).
+  '*.password',
+  '*.current_password',
+  '*.access_token',
+  '*.body.password',
+  '*.body.current_password',
 ]
 
 /**

@@ -7,6 +7,8 @@ export interface OpenApiOptions {
   title: string
   description: string
   version?: string
+  /** Whether some operations need a bearer token: declares the `bearerAuth` scheme they name. */
+  bearerAuth?: boolean
 }
 
 /** The service's OpenAPI 3 document, generated from its route schemas, at `GET /openapi.json`. */
@@ -19,6 +21,20 @@ export const openapi = fp(
       openapi: {
         openapi: '3.1.0',
         info: { title: options.title, description: options.description, version: options.version ?? '1.0.0' },
+        ...(options.bearerAuth
+          ? {
+              components: {
+                securitySchemes: {
+                  bearerAuth: {
+                    type: 'http',
+                    scheme: 'bearer',
+                    bearerFormat: 'JWT',
+                    description: 'a token from POST /auth/token, valid for at most an hour',
+                  },
+                },
+              },
+            }
+          : {}),
       },
     })
     fastify.get(

@@ -1,20 +1,63 @@
-import { createPeerClient, database, indexRoute, peerOptions, type ServiceDefinition } from '@cinema/kit'
+import {
+  createPeerClient,
+  database,
+  guard,
+  indexRoute,
+  items,
+  peerOptions,
+  type ServiceDefinition,
+  TokenVerifier,
+} from '@cinema/kit'
+import type { FastifyInstance } from 'fastify'
+import { Accounts } from './accounts.js'
 import { Catalogs } from './catalogs.js'
 import { UsersConfig } from './config.js'
+import { hashPassword } from './passwords.js'
 import { userMigrations, userRepository } from './repository.js'
+import { authRoutes } from './routes/auth.js'
 import { userMovieRoutes } from './routes/user-movies.js'
 import { userRoutes } from './routes/users.js'
+import { SigningKeys } from './signing-keys.js'
+
+/** The administrators named in ADMIN_USERNAMES that do not exist yet, made with ADMIN_BOOTSTRAP_PASSWORD. */
+async function bootstrapAdmins(fastify: FastifyInstance, adminUsernames: Iterable<string>, password: string) {
+  const passwordHash = await hashPassword(password)
+  for (const username of adminUsernames) {
+    if (await fastify.users.create(username, username, passwordHash)) {
+      fastify.log.info({ username }, 'administrator created with the bootstrap password; change it')
+    }
+  }
+}
 
 export const usersService: ServiceDefinition<UsersConfig> = {
   name: 'users',
   configSchema: UsersConfig,
   openapi: {
     title: 'Cinema users',
-    description: 'Users, their booked movies and suggestions, joined from the movies, showtimes and bookings services.',
+    description:
+      'Users, sign-in and their tokens, their booked movies and suggestions, joined from the movies, showtimes and bookings services.',
+    bearerAuth: true,
   },
   app: async (fastify, { config }) => {
     await fastify.register(database, { service: 'users', config, migrations: userMigrations(config.SEED_FILE) })
     await fastify.register(userRepository)
+    const keys = new SigningKeys(fastify.db, config.SIGNING_KEY_ROTATION_DAYS)
+    // The first start makes the signing key here, not in the first sign-in.
+    await keys.current()
+    const adminUsernames = new Set(items(config.ADMIN_USERNAMES))
+    const accounts = await Accounts.create(fastify.db, keys, {
+      issuer: config.TOKEN_ISSUER,
+      audience: config.TOKEN_AUDIENCE,
+      tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
+      demoCredentials: config.DEMO_CREDENTIALS,
+      adminUsernames,
+    })
+    if (config.ADMIN_BOOTSTRAP_PASSWORD) {
+      await bootstrapAdmins(fastify, adminUsernames, config.ADMIN_BOOTSTRAP_PASSWORD)
+    }
+    const verifier = new TokenVerifier(keys, { issuer: config.TOKEN_ISSUER, audience: config.TOKEN_AUDIENCE })
+    await fastify.register(guard, { verifier, privateReads: config.PRIVATE_READS })
+
     const bookings = createPeerClient(fastify, peerOptions(config, 'bookings', config.BOOKINGS_URL))
     const catalogs = new Catalogs(
       createPeerClient(fastify, peerOptions(config, 'movies', config.MOVIES_URL)),
@@ -29,7 +72,8 @@ export const usersService: ServiceDefinition<UsersConfig> = {
         suggested: '/users/<username>/suggested',
       },
     })
-    await fastify.register(userRoutes, { bookings })
+    await fastify.register(authRoutes, { accounts, keys })
+    await fastify.register(userRoutes, { bookings, accounts })
     await fastify.register(userMovieRoutes, { bookings, catalogs })
   },
 }

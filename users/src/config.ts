@@ -1,5 +1,13 @@
 import { fileURLToPath } from 'node:url'
-import { databaseSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import {
+  AuthSettings,
+  databaseSettings,
+  MAX_TOKEN_TTL_SECONDS,
+  PeerSettings,
+  peerUrl,
+  SERVICES,
+  serviceConfigSchema,
+} from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
@@ -17,5 +25,33 @@ export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
     description: 'how long the movie catalog and schedule fetched from their services are reused',
   }),
   ...PeerSettings,
+  ...AuthSettings,
+  TOKEN_TTL_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: MAX_TOKEN_TTL_SECONDS,
+    default: MAX_TOKEN_TTL_SECONDS,
+    description: 'how long a token from POST /auth/token is valid (at most an hour)',
+  }),
+  SIGNING_KEY_ROTATION_DAYS: Type.Integer({
+    minimum: 1,
+    default: 30,
+    description: 'age at which the token signing key is replaced by a new one',
+  }),
+  DEMO_CREDENTIALS: Type.Boolean({
+    default: false,
+    description:
+      'true: users without a password of their own (the seeded ones) sign in with "cinema-demo"; never in production',
+  }),
+  ADMIN_USERNAMES: Type.String({
+    default: '',
+    description: 'comma-separated usernames that are administrators; no one else may sign up under these names',
+  }),
+  ADMIN_BOOTSTRAP_PASSWORD: Type.Optional(
+    Type.String({
+      minLength: 10,
+      maxLength: 128,
+      description: 'from a secret: creates the ADMIN_USERNAMES users that do not exist yet, with this password',
+    }),
+  ),
 })
 export type UsersConfig = Static<typeof UsersConfig>

@@ -31,20 +31,22 @@ export class UserRepository {
     return user
   }
 
-  /** Creates the user, active now; undefined when the id is taken. */
-  async create(id: string, name: string): Promise<contracts.User | undefined> {
+  /** Creates the user, active now, with their password's hash; undefined when the id is taken. */
+  async create(id: string, name: string, passwordHash: string): Promise<contracts.User | undefined> {
     const [user] = await this.db.query<contracts.User>(
-      `INSERT INTO users (id, name, last_active) VALUES ($1, $2, extract(epoch FROM now())::bigint)
+      `INSERT INTO users (id, name, last_active, password_hash) VALUES ($1, $2, extract(epoch FROM now())::bigint, $3)
        ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-      [id, name],
+      [id, name, passwordHash],
     )
     return user
   }
 
-  async rename(id: string, name: string): Promise<contracts.User | undefined> {
+  /** Sets what is given of the name and the password hash; undefined when there is no such user. */
+  async update(id: string, changes: { name?: string; passwordHash?: string }): Promise<contracts.User | undefined> {
     const [user] = await this.db.query<contracts.User>(
-      `UPDATE users SET name = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, name],
+      `UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash)
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, changes.name ?? null, changes.passwordHash ?? null],
     )
     return user
   }

@@ -1,4 +1,4 @@
-import { contracts, ErrorResponse, HttpError } from '@cinema/kit'
+import { AUTH_RESPONSES, auditLog, BEARER_SECURITY, contracts, ErrorResponse, HttpError, securityOf } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { BookingRulesFor } from '../booking-rules.js'
@@ -14,6 +14,9 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
   fastify,
   { rulesFor },
 ) => {
+  const { guard } = fastify
+  const readResponses = guard.privateReads ? AUTH_RESPONSES : {}
+
   fastify.get(
     '/bookings',
     {
@@ -21,10 +24,17 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
         operationId: 'listBookings',
         tags: ['bookings'],
         summary: 'Every user’s bookings, keyed by username',
-        response: { 200: contracts.AllBookings, 503: ErrorResponse },
+        description: 'With PRIVATE_READS a customer gets only their own.',
+        ...securityOf(guard.privateReads),
+        response: { 200: contracts.AllBookings, ...readResponses, 503: ErrorResponse },
       },
     },
-    async () => fastify.bookings.all(),
+    async (request) => {
+      const onlyVisible = await guard.onlyVisibleTo(request)
+      if (onlyVisible === undefined) return fastify.bookings.all()
+      const own = await fastify.bookings.forUser(onlyVisible)
+      return own ? { [onlyVisible]: own } : {}
+    },
   )
 
   fastify.get(
@@ -35,10 +45,12 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
         tags: ['bookings'],
         summary: 'One user’s bookings: movie ids keyed by date',
         params: Type.Object({ username: contracts.Username }),
-        response: { 200: contracts.UserBookings, 404: ErrorResponse, 503: ErrorResponse },
+        ...securityOf(guard.privateReads),
+        response: { 200: contracts.UserBookings, ...readResponses, 404: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => {
+      await guard.requireReading(request, request.params.username)
       const bookings = await fastify.bookings.forUser(request.params.username)
       if (!bookings)
         throw new HttpError(404, `no bookings for ${request.params.username}`, { code: 'BOOKING_NOT_FOUND' })
@@ -53,12 +65,15 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
         operationId: 'book',
         tags: ['bookings'],
         summary: 'Book a movie on a date for a user (idempotent)',
-        description: '201 when the booking is new, 200 when it already existed. Any body is ignored.',
+        description:
+          '201 when the booking is new, 200 when it already existed. Any body is ignored. The user themselves or an admin.',
+        security: BEARER_SECURITY,
         params: BookingParams,
         response: {
           200: Booking,
           201: Booking,
           400: ErrorResponse,
+          ...AUTH_RESPONSES,
           404: ErrorResponse,
           422: ErrorResponse,
           503: ErrorResponse,
@@ -68,8 +83,15 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
     },
     async (request, reply) => {
       const { username, date, movieId } = request.params
+      const caller = await guard.requireActingFor(request, username)
       await rulesFor(request).assertBookable(username, date, movieId)
       const created = await fastify.bookings.add(username, date, movieId)
+      auditLog(
+        request,
+        caller.username,
+        created ? `book ${movieId} on ${date}` : `book ${movieId} on ${date} (already booked)`,
+        username,
+      )
       if (created) reply.header('location', `/bookings/${encodeURIComponent(username)}`)
       return reply.code(created ? 201 : 200).send({ username, date, movie_id: movieId })
     },
@@ -82,10 +104,13 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
         operationId: 'cancelBooking',
         tags: ['bookings'],
         summary: 'Cancel a booking',
+        description: 'The user themselves or an admin.',
+        security: BEARER_SECURITY,
         params: BookingParams,
         response: {
           204: Type.Null({ description: 'cancelled' }),
           400: ErrorResponse,
+          ...AUTH_RESPONSES,
           404: ErrorResponse,
           503: ErrorResponse,
         },
@@ -93,11 +118,13 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
     },
     async (request, reply) => {
       const { username, date, movieId } = request.params
+      const caller = await guard.requireActingFor(request, username)
       const removed = await fastify.bookings.remove(username, date, movieId)
       if (!removed)
         throw new HttpError(404, `${username} has no booking of ${movieId} on ${date}`, {
           code: 'BOOKING_NOT_FOUND',
         })
+      auditLog(request, caller.username, `cancel ${movieId} on ${date}`, username)
       return reply.code(204).send(null)
     },
   )

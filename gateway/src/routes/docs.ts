@@ -2,6 +2,7 @@ import { ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Upstream } from '../config.js'
 
 type OpenApiDocument = { paths?: Record<string, unknown>; servers?: unknown[] }
 
@@ -9,10 +10,11 @@ type OpenApiDocument = { paths?: Record<string, unknown>; servers?: unknown[] }
  * `GET /docs`: one interactive page with the OpenAPI documents of the gateway and of every
  * service, each service's reduced to the paths the gateway routes, so "Try it out" goes through it.
  */
-export const docsRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerClient> }> = async (
-  fastify,
-  { clients },
-) => {
+export const docsRoutes: FastifyPluginAsyncTypebox<{
+  clients: Map<string, PeerClient>
+  upstreams: readonly Upstream[]
+}> = async (fastify, { clients, upstreams }) => {
+  const prefixesOf = new Map<string, readonly string[]>(upstreams.map(({ name, prefixes }) => [name, prefixes]))
   fastify.get(
     '/docs/services/:service',
     {
@@ -32,7 +34,8 @@ export const docsRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerCl
     async (request) => {
       const name = request.params.service.replace(/\.json$/, '')
       const client = clients.get(name)
-      if (!client) throw new HttpError(404, `no service named ${name}`, { code: 'NOT_FOUND' })
+      const prefixes = prefixesOf.get(name)
+      if (!client || !prefixes) throw new HttpError(404, `no service named ${name}`, { code: 'NOT_FOUND' })
       const document = await client.getJson<OpenApiDocument>('/openapi.json')
       if (!document)
         throw new HttpError(503, `${name} service has no OpenAPI document`, {
@@ -40,8 +43,8 @@ export const docsRoutes: FastifyPluginAsyncTypebox<{ clients: Map<string, PeerCl
           service: name,
           expose: true,
         })
-      const routed = Object.entries(document.paths ?? {}).filter(
-        ([path]) => path === `/${name}` || path.startsWith(`/${name}/`),
+      const routed = Object.entries(document.paths ?? {}).filter(([path]) =>
+        prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)),
       )
       return { ...document, servers: [{ url: '/' }], paths: Object.fromEntries(routed) }
     },

@@ -1,4 +1,12 @@
-import { contracts, ErrorResponse, emptyRecord, ownValue, type PeerClient } from '@cinema/kit'
+import {
+  AUTH_RESPONSES,
+  contracts,
+  ErrorResponse,
+  emptyRecord,
+  ownValue,
+  type PeerClient,
+  securityOf,
+} from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
@@ -12,6 +20,8 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
   fastify,
   { bookings, catalogs },
 ) => {
+  const { guard } = fastify
+  const readResponses = guard.privateReads ? AUTH_RESPONSES : {}
   const bookingsOf = async (request: FastifyRequest, username: string) =>
     (await bookings.onBehalfOf(request).getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)) ??
     {}
@@ -25,11 +35,13 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
         summary: 'The user’s bookings with each movie’s title, rating and uri',
         description: 'A known user without bookings gets {}.',
         params: Type.Object({ username: contracts.Username }),
-        response: { 200: contracts.BookedMovies, ...PeerFailures },
+        ...securityOf(guard.privateReads),
+        response: { 200: contracts.BookedMovies, ...readResponses, ...PeerFailures },
       },
     },
     async (request) => {
       const { username } = request.params
+      await guard.requireReading(request, username)
       const [booked, movies] = await forKnownUser(
         fastify.users,
         username,
@@ -61,11 +73,13 @@ export const userMovieRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; 
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 20, default: DEFAULT_SUGGESTIONS })),
         }),
-        response: { 200: Type.Array(contracts.MovieDetail), 400: ErrorResponse, ...PeerFailures },
+        ...securityOf(guard.privateReads),
+        response: { 200: Type.Array(contracts.MovieDetail), 400: ErrorResponse, ...readResponses, ...PeerFailures },
       },
     },
     async (request) => {
       const { username } = request.params
+      await guard.requireReading(request, username)
       const [booked, movies, schedule] = await forKnownUser(
         fastify.users,
         username,

@@ -1,9 +1,25 @@
-import { contracts, ErrorResponse, HttpError, type PeerClient } from '@cinema/kit'
+import {
+  AUTH_RESPONSES,
+  auditLog,
+  BEARER_SECURITY,
+  contracts,
+  ErrorResponse,
+  HttpError,
+  type PeerClient,
+  securityOf,
+} from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import type { Accounts } from '../accounts.js'
+import { hashPassword } from '../passwords.js'
 
 const UsernameParams = Type.Object({ username: contracts.Username })
 const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name shown for the user' })
+export const Password = Type.String({
+  minLength: 10,
+  maxLength: 128,
+  description: '10 to 128 characters; stored only as a salted scrypt hash, never shown',
+})
 
 // What shows nothing on its own: white space, format and other default-ignorable characters
 // (zero-width space and joiners, U+2060, U+FEFF, Hangul fillers, variation selectors), combining
@@ -23,7 +39,13 @@ function nonBlank(name: string): string {
   return trimmed
 }
 
-export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = async (fastify, { bookings }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accounts: Accounts }> = async (
+  fastify,
+  { bookings, accounts },
+) => {
+  const { guard } = fastify
+  const readResponses = guard.privateReads ? AUTH_RESPONSES : {}
+
   fastify.get(
     '/users',
     {
@@ -31,10 +53,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         operationId: 'listUsers',
         tags: ['users'],
         summary: 'Every user, keyed by username',
-        response: { 200: contracts.UserCollection, 503: ErrorResponse },
+        description: 'With PRIVATE_READS a customer gets only themselves.',
+        ...securityOf(guard.privateReads),
+        response: { 200: contracts.UserCollection, ...readResponses, 503: ErrorResponse },
       },
     },
-    async () => fastify.users.all(),
+    async (request) => {
+      const onlyVisible = await guard.onlyVisibleTo(request)
+      if (onlyVisible === undefined) return fastify.users.all()
+      const own = await fastify.users.byId(onlyVisible)
+      return own ? { [own.id]: own } : {}
+    },
   )
 
   fastify.get(
@@ -45,10 +74,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         tags: ['users'],
         summary: 'One user',
         params: UsernameParams,
-        response: { 200: contracts.User, 404: ErrorResponse, 503: ErrorResponse },
+        ...securityOf(guard.privateReads),
+        response: { 200: contracts.User, ...readResponses, 404: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request) => {
+      await guard.requireReading(request, request.params.username)
       const user = await fastify.users.byId(request.params.username)
       if (!user) throw new HttpError(404, `user ${request.params.username} not found`, { code: 'USER_NOT_FOUND' })
       return user
@@ -61,15 +92,29 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
       schema: {
         operationId: 'createUser',
         tags: ['users'],
-        summary: 'Create a user (last_active is set to now)',
-        body: Type.Object({ id: contracts.UserId, name: Name }, { additionalProperties: false }),
-        response: { 201: contracts.User, 400: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
+        summary: 'Sign up: create a user with a password (last_active is set to now)',
+        description:
+          'Open to anyone. A username kept for an administrator (ADMIN_USERNAMES) is refused unless an admin asks.',
+        body: Type.Object({ id: contracts.UserId, name: Name, password: Password }, { additionalProperties: false }),
+        response: {
+          201: contracts.User,
+          400: ErrorResponse,
+          401: ErrorResponse,
+          409: ErrorResponse,
+          503: ErrorResponse,
+        },
       },
     },
     async (request, reply) => {
-      const { id } = request.body
-      const user = await fastify.users.create(id, nonBlank(request.body.name))
+      const { id, password } = request.body
+      const name = nonBlank(request.body.name)
+      const caller = await guard.callerOf(request)
+      if (accounts.isReservedForAdmin(id) && caller?.role !== 'admin') {
+        throw new HttpError(409, `user id ${id} is reserved`, { code: 'USER_ID_RESERVED' })
+      }
+      const user = await fastify.users.create(id, name, await hashPassword(password))
       if (!user) throw new HttpError(409, `user id ${id} is already taken`, { code: 'USER_EXISTS' })
+      auditLog(request, caller?.username ?? id, 'create user', id)
       return reply.code(201).header('location', `/users/${id}`).send(user)
     },
   )
@@ -78,17 +123,54 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
     '/users/:username',
     {
       schema: {
-        operationId: 'renameUser',
+        operationId: 'updateUser',
         tags: ['users'],
-        summary: 'Rename a user',
+        summary: 'Rename a user, or set their password',
+        description: 'The user themselves or an admin. A customer setting a new password gives the current one too.',
+        security: BEARER_SECURITY,
         params: UsernameParams,
-        body: Type.Object({ name: Name }, { additionalProperties: false }),
-        response: { 200: contracts.User, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
+        body: Type.Object(
+          {
+            name: Type.Optional(Name),
+            password: Type.Optional(Password),
+            current_password: Type.Optional(
+              Type.String({ maxLength: 128, description: 'the password being replaced' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: contracts.User,
+          400: ErrorResponse,
+          ...AUTH_RESPONSES,
+          404: ErrorResponse,
+          503: ErrorResponse,
+        },
       },
     },
     async (request) => {
-      const user = await fastify.users.rename(request.params.username, nonBlank(request.body.name))
-      if (!user) throw new HttpError(404, `user ${request.params.username} not found`, { code: 'USER_NOT_FOUND' })
+      const { username } = request.params
+      const caller = await guard.requireActingFor(request, username)
+      const { password, current_password: currentPassword } = request.body
+      if (request.body.name === undefined && password === undefined) {
+        throw new HttpError(400, 'body must have name or password', { code: 'VALIDATION_FAILED' })
+      }
+      const name = request.body.name === undefined ? undefined : nonBlank(request.body.name)
+      if (password !== undefined && caller.role !== 'admin') {
+        if (currentPassword === undefined) {
+          throw new HttpError(400, 'body/current_password is needed to set a new password', {
+            code: 'VALIDATION_FAILED',
+          })
+        }
+        if (!(await accounts.isPasswordOf(username, currentPassword))) {
+          throw new HttpError(403, 'the current password is wrong', { code: 'WRONG_PASSWORD' })
+        }
+      }
+      const passwordHash = password === undefined ? undefined : await hashPassword(password)
+      const user = await fastify.users.update(username, { name, passwordHash })
+      if (!user) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
+      const changed = [name !== undefined && 'name', passwordHash !== undefined && 'password'].filter(Boolean)
+      auditLog(request, caller.username, `change ${changed.join(' and ')}`, username)
       return user
     },
   )
@@ -100,9 +182,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         operationId: 'deleteUser',
         tags: ['users'],
         summary: 'Delete a user who has no bookings',
+        description: 'The user themselves or an admin.',
+        security: BEARER_SECURITY,
         params: UsernameParams,
         response: {
           204: Type.Null({ description: 'deleted' }),
+          ...AUTH_RESPONSES,
           404: ErrorResponse,
           409: ErrorResponse,
           503: ErrorResponse,
@@ -112,6 +197,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
     },
     async (request, reply) => {
       const { username } = request.params
+      const caller = await guard.requireActingFor(request, username)
       if (!(await fastify.users.byId(username)))
         throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
       const booked = await bookings
@@ -124,6 +210,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient }> = a
         })
       }
       await fastify.users.remove(username)
+      auditLog(request, caller.username, 'delete user', username)
       return reply.code(204).send(null)
     },
   )

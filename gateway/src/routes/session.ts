@@ -1,0 +1,109 @@
+import {
+  type Caller,
+  contracts,
+  type ErrorBody,
+  ErrorResponse,
+  type PeerClient,
+  ROLES,
+  type TokenVerifier,
+  unauthenticated,
+} from '@cinema/kit'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { assertNotCrossSite, clearSessionCookie, edgeCaller, SESSION_COOKIE, setSessionCookie } from '../sessions.js'
+
+const Session = Type.Object({
+  username: contracts.Username,
+  role: Type.Enum(ROLES),
+  expires_at: Type.Integer({ description: 'when the session ends, Unix time in seconds' }),
+})
+
+const sessionOf = (caller: Caller) => ({ username: caller.username, role: caller.role, expires_at: caller.expiresAt })
+
+const COOKIE_NOTE = `The token is kept in the \`${SESSION_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Secure over HTTPS), never shown to page scripts. Changes made with the cookie need an \`X-Requested-With\` header.`
+
+/**
+ * The web app's session: sign in with a password, and the gateway keeps the token in a cookie
+ * page scripts cannot read; calls with that cookie are forwarded with the token as a bearer.
+ */
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verifier: TokenVerifier }> = async (
+  fastify,
+  { users, verifier },
+) => {
+  fastify.post(
+    '/auth/session',
+    {
+      schema: {
+        operationId: 'startSession',
+        tags: ['session'],
+        summary: 'Sign in for the web app: the token goes into a cookie',
+        description: COOKIE_NOTE,
+        body: Type.Object(
+          { username: contracts.UserId, password: Type.String({ minLength: 1, maxLength: 128 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Session,
+          400: ErrorResponse,
+          401: ErrorResponse,
+          403: ErrorResponse,
+          429: ErrorResponse,
+          503: ErrorResponse,
+          504: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      assertNotCrossSite(request)
+      const answer = await users
+        .onBehalfOf(request)
+        .request({ method: 'POST', path: '/auth/token', body: request.body })
+      if (answer.statusCode !== 200) {
+        const retryAfter = answer.headers['retry-after']
+        if (typeof retryAfter === 'string') reply.header('retry-after', retryAfter)
+        // The users service's refusal as it said it: 400, 401 or 429.
+        return reply.code(answer.statusCode as 401).send(answer.body as ErrorBody)
+      }
+      const token = (answer.body as { access_token: string }).access_token
+      const caller = await verifier.verify(token)
+      setSessionCookie(reply, token, caller)
+      return reply.header('cache-control', 'no-store').send(sessionOf(caller))
+    },
+  )
+
+  fastify.get(
+    '/auth/session',
+    {
+      schema: {
+        operationId: 'getSession',
+        tags: ['session'],
+        summary: 'Who the web app is signed in as',
+        description: COOKIE_NOTE,
+        response: { 200: Session, 401: ErrorResponse, 503: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const caller = await edgeCaller(verifier, request, reply)
+      if (!caller) throw unauthenticated('not signed in')
+      return reply.header('cache-control', 'no-store').send(sessionOf(caller))
+    },
+  )
+
+  fastify.delete(
+    '/auth/session',
+    {
+      schema: {
+        operationId: 'endSession',
+        tags: ['session'],
+        summary: 'Sign out of the web app: the cookie is cleared',
+        description: COOKIE_NOTE,
+        response: { 204: Type.Null({ description: 'signed out' }), 403: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      assertNotCrossSite(request)
+      clearSessionCookie(reply)
+      return reply.code(204).send(null)
+    },
+  )
+}

@@ -1,0 +1,80 @@
+import { bearerTokenOf, type Caller, HttpError, type TokenVerifier, unauthenticated } from '@cinema/kit'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+
+/** The browser session: the token itself, in a cookie page scripts cannot read. */
+export const SESSION_COOKIE = 'cinema_session'
+// The UI sends this on every call; a page of another site cannot add it without a CORS preflight
+// the gateway does not grant (CORS_ORIGINS is empty by default).
+const CSRF_HEADER = 'x-requested-with'
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+// A compact JWS: three base64url parts.
+const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/
+
+/** The session cookie's token, when the request carries one that looks like a token. */
+export function sessionTokenOf(request: FastifyRequest): string | undefined {
+  const { cookie } = request.headers
+  if (!cookie) return undefined
+  for (const pair of cookie.split(';')) {
+    const separator = pair.indexOf('=')
+    if (separator === -1 || pair.slice(0, separator).trim() !== SESSION_COOKIE) continue
+    const value = pair.slice(separator + 1).trim()
+    return COMPACT_JWS.test(value) ? value : undefined
+  }
+  return undefined
+}
+
+function cookieAttributes(request: FastifyRequest, maxAgeSeconds: number): string {
+  // Secure when the browser reached us over HTTPS (directly, or through a trusted proxy that says so).
+  const secure = request.protocol === 'https' ? '; Secure' : ''
+  return `Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`
+}
+
+export function setSessionCookie(reply: FastifyReply, token: string, caller: Caller): void {
+  const maxAge = Math.max(0, caller.expiresAt - Math.floor(Date.now() / 1000))
+  reply.header('set-cookie', `${SESSION_COOKIE}=${token}; ${cookieAttributes(reply.request, maxAge)}`)
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  reply.header('set-cookie', `${SESSION_COOKIE}=; ${cookieAttributes(reply.request, 0)}`)
+}
+
+/**
+ * A request that changes something on the strength of the cookie alone must come from the UI's
+ * own pages: it carries X-Requested-With, and the browser, when it says, calls it same-origin.
+ */
+export function assertNotCrossSite(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return
+  const site = request.headers['sec-fetch-site']
+  if (!request.headers[CSRF_HEADER] || (site !== undefined && site !== 'same-origin')) {
+    throw new HttpError(403, 'a cookie-authenticated change needs the X-Requested-With header, from this site', {
+      code: 'CSRF_REJECTED',
+    })
+  }
+}
+
+/**
+ * The caller of a request from its Authorization header or else its session cookie; undefined
+ * without either. A bad header or cookie is a 401 (a bad cookie is also cleared). A cookie-borne
+ * token is put in the Authorization header, which is what the services read.
+ */
+export async function edgeCaller(
+  verifier: TokenVerifier,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Caller | undefined> {
+  const { authorization } = request.headers
+  if (authorization !== undefined) return verifier.verify(bearerTokenOf(authorization))
+  if (!request.headers.cookie?.includes(SESSION_COOKIE)) return undefined
+  const token = sessionTokenOf(request)
+  let caller: Caller
+  try {
+    if (!token) throw unauthenticated('the session is not valid; sign in again', 'invalid_token')
+    caller = await verifier.verify(token)
+  } catch (error) {
+    if (error instanceof HttpError && error.statusCode === 401) clearSessionCookie(reply)
+    throw error
+  }
+  assertNotCrossSite(request)
+  request.headers.authorization = `Bearer ${token}`
+  return caller
+}

@@ -1,0 +1,67 @@
+import { Value } from 'typebox/value'
+import { HttpError } from '../errors.js'
+import type { PeerCaller } from '../peer-client.js'
+import { importPublicJwk, JwkSet, type KeySource, type PublicJwk, type VerificationKey } from './tokens.js'
+
+export const JWKS_PATH = '/.well-known/jwks.json'
+
+export interface RemoteKeySetOptions {
+  /** Known keys are fetched again after this long, so retired ones stop being accepted. */
+  maxAgeMs: number
+  /** A `kid` not in the set fetches it again, at most this often (forged kids cannot flood the users service). */
+  refetchCooldownMs: number
+}
+
+export const REMOTE_KEY_DEFAULTS: RemoteKeySetOptions = { maxAgeMs: 10 * 60_000, refetchCooldownMs: 30_000 }
+
+/**
+ * The users service's public keys, fetched from its `/.well-known/jwks.json` and kept: a token
+ * naming a key not seen yet (a rotation) fetches the set once more, then the answer is final.
+ */
+export class RemoteKeySet implements KeySource {
+  #keys = new Map<string, VerificationKey>()
+  #fetchedAt = Number.NEGATIVE_INFINITY
+  #fetching: Promise<void> | undefined
+
+  constructor(
+    private readonly users: PeerCaller,
+    private readonly options: RemoteKeySetOptions = REMOTE_KEY_DEFAULTS,
+  ) {}
+
+  async keyFor(kid: string): Promise<VerificationKey | undefined> {
+    const age = Date.now() - this.#fetchedAt
+    const key = this.#keys.get(kid)
+    if (key && age < this.options.maxAgeMs) return key
+    if (key) {
+      // Stale but known: answer now, refresh behind it.
+      this.#refresh().catch(() => {})
+      return key
+    }
+    if (age < this.options.refetchCooldownMs) return undefined
+    await this.#refresh()
+    return this.#keys.get(kid)
+  }
+
+  /** One fetch at a time; callers arriving meanwhile share it. */
+  #refresh(): Promise<void> {
+    this.#fetching ??= this.#fetch().finally(() => {
+      this.#fetching = undefined
+    })
+    return this.#fetching
+  }
+
+  async #fetch(): Promise<void> {
+    const set = await this.users.getJson<unknown>(JWKS_PATH)
+    if (!Value.Check(JwkSet, set)) {
+      throw new HttpError(502, `${this.users.name} service sent no usable signing keys`, {
+        code: 'PEER_BAD_ANSWER',
+        service: this.users.name,
+        expose: true,
+      })
+    }
+    const keys = new Map<string, VerificationKey>()
+    for (const jwk of (set as { keys: PublicJwk[] }).keys) keys.set(jwk.kid, await importPublicJwk(jwk))
+    this.#keys = keys
+    this.#fetchedAt = Date.now()
+  }
+}

@@ -1,0 +1,115 @@
+import { type Database, HttpError, type Role, TOKEN_ALGORITHM } from '@cinema/kit'
+import { SignJWT } from 'jose'
+import { hashPassword, verifyPassword } from './passwords.js'
+import type { SigningKeys } from './signing-keys.js'
+
+/** The password of every user without one of their own, in demo mode only. */
+export const DEMO_PASSWORD = 'cinema-demo'
+// Issue 12: after this many failed sign-ins for one username within the window, 429.
+export const SIGN_IN_ATTEMPTS = 10
+export const SIGN_IN_WINDOW_SECONDS = 15 * 60
+
+export interface AccountSettings {
+  issuer: string
+  audience: string
+  tokenTtlSeconds: number
+  demoCredentials: boolean
+  adminUsernames: ReadonlySet<string>
+}
+
+export interface IssuedToken {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+}
+
+const BAD_CREDENTIALS = () => new HttpError(401, 'wrong username or password', { code: 'BAD_CREDENTIALS' })
+
+/**
+ * Passwords and sign-in: who may sign in as whom, how often they may try, and the tokens they get.
+ * An unknown username is checked against a hash of nothing anyone knows, so it takes as long and
+ * is answered the same as a wrong password.
+ */
+export class Accounts {
+  private constructor(
+    private readonly db: Database,
+    private readonly keys: SigningKeys,
+    private readonly settings: AccountSettings,
+    /** What a user without a password of their own is checked against: the demo password's hash in demo mode. */
+    private readonly fallbackHash: string,
+  ) {}
+
+  static async create(db: Database, keys: SigningKeys, settings: AccountSettings): Promise<Accounts> {
+    const fallback = settings.demoCredentials ? DEMO_PASSWORD : crypto.randomUUID()
+    return new Accounts(db, keys, settings, await hashPassword(fallback))
+  }
+
+  roleOf(username: string): Role {
+    return this.settings.adminUsernames.has(username) ? 'admin' : 'customer'
+  }
+
+  /** Whether `username` is kept for an administrator who has not signed up yet. */
+  isReservedForAdmin(username: string): boolean {
+    return this.settings.adminUsernames.has(username)
+  }
+
+  /** A token for `username` when `password` is theirs; 401 otherwise, 429 after too many tries. */
+  async signIn(username: string, password: string): Promise<IssuedToken> {
+    await this.#countAttempt(username)
+    const [user] = await this.db.query<{ password_hash: string | null }>(
+      'SELECT password_hash FROM users WHERE id = $1',
+      [username],
+    )
+    const stored = user?.password_hash ?? this.fallbackHash
+    const matches = await verifyPassword(password, stored)
+    if (!user || !matches) throw BAD_CREDENTIALS()
+    await this.db.query('DELETE FROM sign_in_attempts WHERE username = $1', [username])
+    return this.issue(username)
+  }
+
+  /** Whether `password` is the user's current one (the demo password stands for a missing one in demo mode). */
+  async isPasswordOf(username: string, password: string): Promise<boolean> {
+    const [user] = await this.db.query<{ password_hash: string | null }>(
+      'SELECT password_hash FROM users WHERE id = $1',
+      [username],
+    )
+    return verifyPassword(password, user?.password_hash ?? this.fallbackHash)
+  }
+
+  async issue(username: string): Promise<IssuedToken> {
+    const key = await this.keys.current()
+    const accessToken = await new SignJWT({ role: this.roleOf(username) })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: 'JWT' })
+      .setSubject(username)
+      .setIssuer(this.settings.issuer)
+      .setAudience(this.settings.audience)
+      .setIssuedAt()
+      .setExpirationTime(`${this.settings.tokenTtlSeconds}s`)
+      .sign(key.privateKey)
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.tokenTtlSeconds }
+  }
+
+  /**
+   * Counts this attempt before the password is checked, so that parallel guesses (on any replica)
+   * cannot pass the limit; the window starts at the first attempt after a quiet one.
+   */
+  async #countAttempt(username: string): Promise<void> {
+    const [row] = await this.db.query<{ attempts: number; retry_after: number }>(
+      `INSERT INTO sign_in_attempts AS s (username, attempts, window_started_at) VALUES ($1, 1, now())
+       ON CONFLICT (username) DO UPDATE SET
+         attempts = CASE WHEN s.window_started_at > now() - make_interval(secs => $2) THEN s.attempts + 1 ELSE 1 END,
+         window_started_at = CASE WHEN s.window_started_at > now() - make_interval(secs => $2)
+           THEN s.window_started_at ELSE now() END
+       RETURNING attempts,
+         ceil(extract(epoch FROM s.window_started_at + make_interval(secs => $2) - now()))::integer AS retry_after`,
+      [username, SIGN_IN_WINDOW_SECONDS],
+    )
+    if (row && row.attempts > SIGN_IN_ATTEMPTS) {
+      const retryAfter = Math.max(1, row.retry_after)
+      throw new HttpError(429, `too many failed sign-ins for ${username}; try again in ${retryAfter} s`, {
+        code: 'TOO_MANY_SIGN_INS',
+        headers: { 'retry-after': String(retryAfter) },
+      })
+    }
+  }
+}
