@@ -190,6 +190,22 @@ http {
   return url
 }
 
+/** The administrator `npm start` names, who books for the bench's users with one token. */
+const ADMIN = { username: 'michael_scott', password: 'cinema-demo' }
+// Signing up hashes a password (~100 ms of CPU each): 1,000 users (14,000 distinct bookings) take
+// about a minute to make, and are more than a 10 s run books.
+const BENCH_USERS = 1_000
+
+async function signIn(username: string, password: string): Promise<string> {
+  const response = await fetch(`${GATEWAY}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  })
+  if (response.status !== 200) throw new Error(`signing in as ${username}: ${response.status}`)
+  return ((await response.json()) as { access_token: string }).access_token
+}
+
 /** Users to book for: enough distinct (user, date, movie) triples that no PUT repeats one. */
 async function createBenchUsers(count: number): Promise<string[]> {
   const prefix = `bench_${Date.now().toString(36)}`
@@ -200,7 +216,7 @@ async function createBenchUsers(count: number): Promise<string[]> {
         const response = await fetch(`${GATEWAY}/users`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ id, name: `Bench ${id}` }),
+          body: JSON.stringify({ id, name: `Bench ${id}`, password: `bench password ${id}` }),
         })
         if (response.status !== 201) throw new Error(`creating ${id}: ${response.status}`)
       }),
@@ -212,7 +228,8 @@ async function createBenchUsers(count: number): Promise<string[]> {
 async function putBookings(): Promise<CaseResult> {
   const schedule = (await (await fetch(`${GATEWAY}/showtimes`)).json()) as Record<string, string[]>
   const shows = Object.entries(schedule).flatMap(([date, movieIds]) => movieIds.map((movieId) => ({ date, movieId })))
-  const users = await createBenchUsers(2_000)
+  const users = await createBenchUsers(BENCH_USERS)
+  const authorization = `Bearer ${await signIn(ADMIN.username, ADMIN.password)}`
   let next = 0
   const acknowledged = new Set<string>()
   const path = () => {
@@ -224,6 +241,7 @@ async function putBookings(): Promise<CaseResult> {
   const requests: autocannon.Request[] = [
     {
       method: 'PUT',
+      headers: { authorization },
       // The context is per connection: it carries each request's path to its response.
       setupRequest: (request, context) => {
         const bookingPath = path()
@@ -255,6 +273,20 @@ async function putBookings(): Promise<CaseResult> {
       next > capacity ? `; ran out of distinct bookings after ${capacity}` : ''
     }`,
   }
+}
+
+/** Sign-in: a password checked (scrypt) and a token signed per request, through the gateway. */
+function signIns(): Promise<CaseResult> {
+  return measure(
+    'POST /auth/token, gateway',
+    {
+      url: `${GATEWAY}/auth/token`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'dwight_schrute', password: 'cinema-demo' }),
+    },
+    'each request hashes a password on purpose (scrypt, N=2^15): the rate is bounded by CPU, not by the services',
+  )
 }
 
 function table(results: CaseResult[]): string {
@@ -367,6 +399,7 @@ async function main(): Promise<void> {
       () => measure('GET /users/{u}/suggested, gateway', { url: `${GATEWAY}/users/dwight_schrute/suggested` }),
     ],
     ['PUT /bookings/{u}/{date}/{movie} (distinct), gateway', putBookings],
+    ['POST /auth/token, gateway', signIns],
   ]
   // `--only=nginx,gateway` runs the cases whose names contain one of the words (for profiling).
   const only = [...args]

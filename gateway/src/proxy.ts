@@ -179,8 +179,9 @@ export async function upstreamProxy(
   })
 
   fastify.addHook('onRequest', async (request, reply) => {
-    const caller = await edgeCaller(verifier, request, reply)
-    if (!caller && needsCaller(upstream, request, config.PRIVATE_READS)) {
+    const required = needsCaller(upstream, request, config.PRIVATE_READS)
+    const caller = await edgeCaller(verifier, request, reply, required)
+    if (!caller && required) {
       throw unauthenticated('sign in first: this needs an Authorization: Bearer token')
     }
   })

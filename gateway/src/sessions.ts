@@ -10,15 +10,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 // A compact JWS: three base64url parts.
 const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]+$/
 
-/** The session cookie's token, when the request carries one that looks like a token. */
-export function sessionTokenOf(request: FastifyRequest): string | undefined {
+/** The session cookie's value, when the request carries that cookie. */
+function sessionCookieOf(request: FastifyRequest): string | undefined {
   const { cookie } = request.headers
-  if (!cookie) return undefined
+  if (!cookie?.includes(SESSION_COOKIE)) return undefined
   for (const pair of cookie.split(';')) {
     const separator = pair.indexOf('=')
-    if (separator === -1 || pair.slice(0, separator).trim() !== SESSION_COOKIE) continue
-    const value = pair.slice(separator + 1).trim()
-    return COMPACT_JWS.test(value) ? value : undefined
+    if (separator !== -1 && pair.slice(0, separator).trim() === SESSION_COOKIE) return pair.slice(separator + 1).trim()
   }
   return undefined
 }
@@ -54,25 +52,29 @@ export function assertNotCrossSite(request: FastifyRequest): void {
 
 /**
  * The caller of a request from its Authorization header or else its session cookie; undefined
- * without either. A bad header or cookie is a 401 (a bad cookie is also cleared). A cookie-borne
- * token is put in the Authorization header, which is what the services read.
+ * without either. A bad Authorization header is a 401. A bad or expired session cookie is cleared,
+ * and is a 401 only when the request needs a caller (`required`): public reads go on without it.
+ * A cookie-borne token is put in the Authorization header, which is what the services read.
  */
 export async function edgeCaller(
   verifier: TokenVerifier,
   request: FastifyRequest,
   reply: FastifyReply,
+  required: boolean,
 ): Promise<Caller | undefined> {
   const { authorization } = request.headers
   if (authorization !== undefined) return verifier.verify(bearerTokenOf(authorization))
-  if (!request.headers.cookie?.includes(SESSION_COOKIE)) return undefined
-  const token = sessionTokenOf(request)
+  const token = sessionCookieOf(request)
+  if (token === undefined) return undefined
   let caller: Caller
   try {
-    if (!token) throw unauthenticated('the session is not valid; sign in again', 'invalid_token')
+    if (!COMPACT_JWS.test(token)) throw unauthenticated('the session is not valid; sign in again', 'invalid_token')
     caller = await verifier.verify(token)
   } catch (error) {
-    if (error instanceof HttpError && error.statusCode === 401) clearSessionCookie(reply)
-    throw error
+    if (!(error instanceof HttpError && error.statusCode === 401)) throw error
+    clearSessionCookie(reply)
+    if (required) throw error
+    return undefined
   }
   assertNotCrossSite(request)
   request.headers.authorization = `Bearer ${token}`

@@ -14,6 +14,9 @@ const SIGNING_KEY_LOCK = 727_274_012
 // Each replica reads the current key and the published set again this often, so a key made or
 // rotated by another replica is used and accepted within a minute.
 const RELOAD_MS = 60_000
+// What verifiers fetch is read afresh at most this often: a verifier meeting a new kid fetches the
+// set at once, and must find the key another replica has just made.
+const PUBLISHED_MAX_AGE_MS = 1_000
 // A retired key stays published this much longer than its last token can live (a replica may
 // sign with it for up to RELOAD_MS after the rotation).
 const RETIREMENT_MARGIN_SECONDS = 300
@@ -54,20 +57,17 @@ export class SigningKeys implements KeySource {
 
   /** The public keys tokens may be signed with: the current one and the recently retired. */
   async published(): Promise<PublicJwk[]> {
-    return [...(await this.#publishedKeys()).values()].map(({ jwk }) => jwk)
+    return [...(await this.#publishedKeys(PUBLISHED_MAX_AGE_MS)).values()].map(({ jwk }) => jwk)
   }
 
   async keyFor(kid: string): Promise<VerificationKey | undefined> {
-    const known = (await this.#publishedKeys()).get(kid)
-    if (known) return known.key
-    // Perhaps made by another replica in the last minute: read again, at most once a second.
-    if (this.#published && Date.now() - this.#published.loadedAt < 1_000) return undefined
-    this.#published = undefined
-    return (await this.#publishedKeys()).get(kid)?.key
+    const known = (await this.#publishedKeys(RELOAD_MS)).get(kid)
+    // Unknown: perhaps made by another replica in the last minute, so read again (once a second at most).
+    return known?.key ?? (await this.#publishedKeys(PUBLISHED_MAX_AGE_MS)).get(kid)?.key
   }
 
-  async #publishedKeys() {
-    if (this.#published && Date.now() - this.#published.loadedAt < RELOAD_MS) return this.#published.keys
+  async #publishedKeys(maxAgeMs: number) {
+    if (this.#published && Date.now() - this.#published.loadedAt < maxAgeMs) return this.#published.keys
     await this.current()
     const rows = await this.db.query<Pick<KeyRow, 'kid' | 'public_jwk'>>(
       `SELECT kid, public_jwk FROM signing_keys

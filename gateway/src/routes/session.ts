@@ -83,7 +83,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
       },
     },
     async (request, reply) => {
-      const caller = await edgeCaller(verifier, request, reply)
+      const caller = await edgeCaller(verifier, request, reply, true)
       if (!caller) throw unauthenticated('not signed in')
       return reply.header('cache-control', 'no-store').send(sessionOf(caller))
     },

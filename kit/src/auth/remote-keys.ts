@@ -8,11 +8,14 @@ export const JWKS_PATH = '/.well-known/jwks.json'
 export interface RemoteKeySetOptions {
   /** Known keys are fetched again after this long, so retired ones stop being accepted. */
   maxAgeMs: number
-  /** A `kid` not in the set fetches it again, at most this often (forged kids cannot flood the users service). */
+  /**
+   * A `kid` not in the set fetches it again, at most this often: a rotated key is accepted at once,
+   * and forged kids cost the users service one small answer a second per verifier at most.
+   */
   refetchCooldownMs: number
 }
 
-export const REMOTE_KEY_DEFAULTS: RemoteKeySetOptions = { maxAgeMs: 10 * 60_000, refetchCooldownMs: 30_000 }
+export const REMOTE_KEY_DEFAULTS: RemoteKeySetOptions = { maxAgeMs: 10 * 60_000, refetchCooldownMs: 1_000 }
 
 /**
  * The users service's public keys, fetched from its `/.well-known/jwks.json` and kept: a token
