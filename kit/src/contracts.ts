@@ -100,3 +100,15 @@ export const SystemStatus = Type.Object({
   checkedAt: Type.String({ format: 'date-time' }),
 })
 export type SystemStatus = Static<typeof SystemStatus>
+
+/** What a signed-in person may do: their own things (customer), or anyone's (admin). */
+export const ROLES = ['customer', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+
+/** The gateway's answer about a web session (`/auth/session`): whose it is, never the token. */
+export const Session = Type.Object({
+  username: Username,
+  role: Type.Enum(ROLES),
+  expires_at: Type.Integer({ description: 'when the session ends, Unix time in seconds' }),
+})
+export type Session = Static<typeof Session>

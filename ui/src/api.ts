@@ -8,10 +8,20 @@ export class ApiError extends Error {
   override name = 'ApiError'
   /** The HTTP status, or 0 when no answer came at all. */
   readonly status: number
+  /** The answer's `code` (e.g. `USER_ID_RESERVED`), when it had one. */
+  readonly code: string | undefined
+  /** Seconds to wait before asking again, from a 429's or 503's `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined
 
-  constructor(status: number, message: string) {
+  constructor(
+    status: number,
+    message: string,
+    details: { code?: string | undefined; retryAfterSeconds?: number | undefined } = {},
+  ) {
     super(message)
     this.status = status
+    this.code = details.code
+    this.retryAfterSeconds = details.retryAfterSeconds
   }
 }
 
@@ -52,13 +62,51 @@ interface Answer<T> {
   body: T
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
+export interface CallOptions {
+  /**
+   * A 401 is this call's own answer, for its caller to read (the session probe: "signed out"; the
+   * sign-in form: "wrong password"), not a session that is missing or over.
+   */
+  ownsUnauthorized?: boolean
+}
+
+/**
+ * Sent with every call. The gateway refuses a cookie-authenticated write without it: a page on
+ * another site can make the browser send the cookie, but not this header without the gateway's
+ * consent (a cross-origin request with a custom header needs a CORS preflight it never grants).
+ */
+export const REQUESTED_WITH = { 'x-requested-with': 'cinema' } as const
+
+let unauthorizedHandler: (() => void) | undefined
+
+/**
+ * What to do when a call answers 401 because the session is missing or over: the app sends the
+ * page to sign in. The call still fails with its ApiError. Returns the function that undoes this.
+ */
+export function onUnauthorized(handler: () => void): () => void {
+  unauthorizedHandler = handler
+  return () => {
+    if (unauthorizedHandler === handler) unauthorizedHandler = undefined
+  }
+}
+
+function retryAfterOf(response: Response): number | undefined {
+  const seconds = Number(response.headers.get('retry-after') ?? Number.NaN)
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined
+}
+
+async function call<T>(method: string, path: string, body: unknown, options: CallOptions = {}): Promise<Answer<T>> {
   let response: Response
   try {
     response = await fetch(`/api${path}`, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+      headers: {
+        ...REQUESTED_WITH,
+        ...(body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? null : JSON.stringify(body),
+      // The session cookie goes to this origin only (fetch's default, said here on purpose).
+      credentials: 'same-origin',
     })
   } catch {
     throw new ApiError(0, UNREACHABLE)
@@ -66,7 +114,12 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<An
   const payload: unknown = response.status === 204 ? undefined : await response.json().catch(() => undefined)
   if (!response.ok) {
     const answer = typeof payload === 'object' && payload !== null ? (payload as ErrorAnswer) : undefined
-    throw new ApiError(response.status, describeFailure(response.status, answer))
+    const failure = new ApiError(response.status, describeFailure(response.status, answer), {
+      code: typeof answer?.code === 'string' ? answer.code : undefined,
+      retryAfterSeconds: retryAfterOf(response),
+    })
+    if (response.status === 401 && !options.ownsUnauthorized) unauthorizedHandler?.()
+    throw failure
   }
   return { status: response.status, body: payload as T }
 }
@@ -74,12 +127,12 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<An
 const bodyOf = <T>(answer: Answer<T>) => answer.body
 
 export const api = {
-  get: <T>(path: string) => call<T>('GET', path).then(bodyOf),
+  get: <T>(path: string, options?: CallOptions) => call<T>('GET', path, undefined, options).then(bodyOf),
   /** Resolves to the whole answer: a PUT says by 201 or 200 whether it created something. */
-  put: <T>(path: string) => call<T>('PUT', path),
-  post: <T>(path: string, body: unknown) => call<T>('POST', path, body).then(bodyOf),
+  put: <T>(path: string) => call<T>('PUT', path, undefined),
+  post: <T>(path: string, body: unknown, options?: CallOptions) => call<T>('POST', path, body, options).then(bodyOf),
   patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body).then(bodyOf),
-  delete: (path: string) => call<void>('DELETE', path).then(bodyOf),
+  delete: (path: string, options?: CallOptions) => call<void>('DELETE', path, undefined, options).then(bodyOf),
 }
 
 export function asApiError(error: unknown): ApiError {

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact'
 import type { ApiError } from './api'
 import { formatRating, formatShowDate, isoShowDate } from './format'
+import { returningHref, SIGN_IN_PATH } from './return-path'
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -65,4 +66,14 @@ export function Rating({ rating }: { rating: number }) {
 
 export function ShowDate({ date }: { date: string }) {
   return <time dateTime={isoShowDate(date)}>{formatShowDate(date)}</time>
+}
+
+/** In place of a control that needs a session: the way to sign in, and back to `here` afterwards. */
+export function SignInToChange({ action, what, here }: { action: string; what: ComponentChildren; here: string }) {
+  return (
+    <a class="button-link" href={returningHref(SIGN_IN_PATH, here)}>
+      Sign in to {action}
+      <span class="visually-hidden"> {what}</span>
+    </a>
+  )
 }

@@ -2,12 +2,24 @@
 // (needs Chromium on PATH, e.g. Debian's `apt-get install -y chromium`; `npm test` leaves it out).
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { startSystem } from '../../test/helpers/system.js'
 import { horizontalOverflow, launchChromium, openPage, seriousViolations, settled, shows } from './helpers/browser.js'
 
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
-const PAGES = ['/', '/movies', '/showtimes?date=20151201', '/users', '/bookings/dwight_schrute']
+const PAGES = [
+  '/',
+  '/movies',
+  '/showtimes?date=20151201',
+  '/users',
+  '/bookings/dwight_schrute',
+  '/sign-in?next=%2Fusers',
+  '/sign-up',
+]
+/** What the seeded users sign in with in demo mode (`npm start` turns it on); michael_scott is the demo admin. */
+const DEMO_PASSWORD = 'cinema-demo'
+const ADMIN = 'michael_scott'
 
 t.setTimeout(300_000)
 const browser = await launchChromium()
@@ -28,6 +40,39 @@ async function open(t: Test, path: string, width?: number) {
   })
   return opened.page
 }
+
+/** Resolves once the page shows `path` (path and query, exactly). */
+function arrivedAt(page: Page, path: string) {
+  return page.waitForURL((url) => `${url.pathname}${url.search}` === path)
+}
+
+/** Fills in and sends the sign-in form the page shows. */
+async function signIn(page: Page, username: string, password = DEMO_PASSWORD) {
+  const form = page.getByRole('form', { name: 'Sign in' })
+  await form.getByLabel('Username', { exact: true }).fill(username)
+  await form.getByLabel('Password', { exact: true }).fill(password)
+  await form.getByRole('button', { name: 'Sign in' }).click()
+}
+
+/** Opens `path` signed in as `username`: through the sign-in page, which leads there afterwards. */
+async function openSignedIn(t: Test, path: string, username: string, password = DEMO_PASSWORD) {
+  const page = await open(t, `/sign-in?next=${encodeURIComponent(path)}`)
+  await signIn(page, username, password)
+  await arrivedAt(page, path)
+  return page
+}
+
+/** Creates an account through the API, as the sign-up page does. */
+async function createAccount(page: Page, id: string, name: string, password: string) {
+  const response = await page.request.post(`${ui}/api/users`, {
+    data: { id, name, password },
+    headers: { 'x-requested-with': 'cinema' },
+  })
+  if (response.status() !== 201) throw new Error(`creating ${id}: ${response.status()} ${await response.text()}`)
+}
+
+const sessionCookie = async (page: Page) =>
+  (await page.context().cookies()).find((cookie) => cookie.name === 'cinema_session')
 
 t.test('the dashboard shows all five services up, with response times and counts', async (t) => {
   const page = await open(t, '/')
@@ -76,7 +121,84 @@ t.test('movies: ratings as bars and numbers, directors, play dates, sorting and 
   t.ok(await shows(page.getByText('No movie matches')), 'no match is said, not left blank')
 })
 
-t.test('showtimes: every date one click away, and booking for a chosen user', async (t) => {
+t.test('sign up, sign out, sign in: the header says who you are', async (t) => {
+  const page = await open(t, '/users')
+  const header = page.getByRole('banner')
+  t.ok(await shows(header.getByRole('link', { name: 'Sign in' })), 'signed out, the header offers to sign in')
+  await header.getByRole('link', { name: 'Sign up' }).click()
+  await arrivedAt(page, '/sign-up')
+
+  const form = page.getByRole('form', { name: 'Sign up' })
+  t.ok(await shows(form.getByText('10 to 128 characters.')), 'the password rule is shown')
+  await form.getByLabel('Username', { exact: true }).fill('ursula_k')
+  await form.getByLabel('Name', { exact: true }).fill('Ursula K')
+  await form.getByLabel('Password', { exact: true }).fill('too short')
+  await form.getByRole('button', { name: 'Sign up' }).click()
+  t.ok(
+    await shows(form.getByRole('alert').getByText('The password is too short: it needs at least 10 characters.')),
+    'a short password is refused, saying why',
+  )
+  await form.getByLabel('Password', { exact: true }).fill('the left hand of darkness')
+  await form.getByRole('button', { name: 'Sign up' }).click()
+  await arrivedAt(page, '/bookings/ursula_k')
+  t.ok(await shows(page.getByRole('heading', { name: 'Ursula K’s bookings', level: 1 })), 'signed up, on her bookings')
+  t.ok(await shows(header.getByText('Signed in as Ursula K')), 'and signed in')
+  t.ok(await shows(header.getByRole('button', { name: 'Sign out' })))
+
+  const cookie = await sessionCookie(page)
+  t.match(
+    cookie,
+    { httpOnly: true, sameSite: 'Strict', path: '/' },
+    'the session is an HttpOnly, SameSite=Strict cookie',
+  )
+  t.notMatch(await page.evaluate(() => document.cookie), /cinema_session/, 'that page scripts cannot read')
+
+  await header.getByRole('button', { name: 'Sign out' }).click()
+  t.ok(await shows(header.getByText('You have signed out.')), 'signed out, in words')
+  t.ok(await shows(header.getByRole('link', { name: 'Sign in' })), 'the header offers to sign in again')
+  const focusOnSignIn = page.waitForFunction(() => document.activeElement?.textContent === 'Sign in', undefined, {
+    timeout: 5_000,
+  })
+  t.ok(
+    await focusOnSignIn.then(
+      () => true,
+      () => false,
+    ),
+    'focus went to Sign in, which took Sign out’s place',
+  )
+  t.notOk(await sessionCookie(page), 'the cookie is gone')
+  const suggestion = page.getByRole('region', { name: 'Suggested for Ursula K' })
+  t.ok(await shows(suggestion.getByRole('link', { name: /^Sign in to book/ })), 'booking now invites signing in')
+  t.equal(await suggestion.getByRole('button', { name: /^Book/ }).count(), 0, 'instead of Book')
+
+  await header.getByRole('link', { name: 'Sign in' }).click()
+  await arrivedAt(page, '/sign-in?next=%2Fbookings%2Fursula_k')
+  await signIn(page, 'ursula_k', 'not her password')
+  t.ok(await shows(page.getByRole('alert').getByText('Wrong username or password.')), 'a wrong password is said')
+  await signIn(page, 'ursula_k', 'the left hand of darkness')
+  await arrivedAt(page, '/bookings/ursula_k')
+  t.pass('signing in leads back to the page it was asked from')
+  t.ok(await shows(header.getByText('Signed in as Ursula K')))
+
+  const taken = await open(t, '/sign-up')
+  const again = taken.getByRole('form', { name: 'Sign up' })
+  await again.getByLabel('Username', { exact: true }).fill('pam_beesly')
+  await again.getByLabel('Name', { exact: true }).fill('Another Pam')
+  await again.getByLabel('Password', { exact: true }).fill('a long enough password')
+  await again.getByRole('button', { name: 'Sign up' }).click()
+  t.ok(await shows(again.getByRole('alert').getByText('The username “pam_beesly” is taken.')), 'a taken username')
+})
+
+t.test('signing in follows ?next= only to a page of this site', async (t) => {
+  for (const next of ['//evil.example/', '/\\evil.example/', 'https://evil.example/', '/\t/evil.example']) {
+    const page = await open(t, `/sign-in?next=${encodeURIComponent(next)}`)
+    await signIn(page, 'jim_halpert')
+    await arrivedAt(page, '/')
+    t.pass(`${next}: home instead`)
+  }
+})
+
+t.test('showtimes: every date one click away; signed in, a customer books for themselves', async (t) => {
   const page = await open(t, '/showtimes')
   t.ok(await shows(page.getByRole('heading', { name: 'Playing on Mon, Nov 30, 2015' })), 'the first date at first')
   await page.getByRole('navigation', { name: 'Show dates' }).getByRole('link', { name: 'Tue, Dec 1' }).click()
@@ -87,17 +209,28 @@ t.test('showtimes: every date one click away, and booking for a chosen user', as
   await page.reload()
   t.ok(await shows(creed.getByText('8.8')), 'a reload keeps the date')
 
-  await creed.getByRole('button', { name: 'Book Creed' }).click()
-  t.ok(await shows(page.getByRole('alert').getByText('Choose who the booking is for first')), 'asks for whom')
+  const signInToBook = creed.getByRole('link', { name: 'Sign in to book Creed' })
+  t.ok(await shows(signInToBook), 'signed out, Book invites signing in')
+  t.equal(await creed.getByRole('button', { name: 'Book Creed' }).count(), 0, 'instead of a Book button')
+  await signInToBook.click()
+  await arrivedAt(page, '/sign-in?next=%2Fshowtimes%3Fdate%3D20151201')
+  await signIn(page, 'pam_beesly')
+  await arrivedAt(page, '/showtimes?date=20151201')
+  t.ok(await shows(page.getByRole('banner').getByText('Signed in as Pam Beesly')), 'back, signed in')
+  t.equal(
+    await page.getByLabel('Book for', { exact: true }).count(),
+    0,
+    'a customer chooses no one: she books for herself',
+  )
 
-  await page.getByLabel('Book for', { exact: true }).selectOption({ label: 'Pam Beesly (pam_beesly)' })
   await creed.getByRole('button', { name: 'Book Creed' }).click()
-  t.ok(await shows(page.getByText('Booked Creed for Pam Beesly on Tue, Dec 1, 2015.')), 'booked, in words')
-  t.ok(await shows(creed.getByText('Booked for Pam Beesly')), 'the movie is marked booked')
+  t.ok(await shows(page.getByText('Booked Creed for you on Tue, Dec 1, 2015.')), 'booked, in words')
+  t.ok(await shows(creed.getByText('Booked', { exact: true })), 'the movie is marked booked')
   await creed.getByRole('button', { name: 'Book Creed' }).click()
-  t.ok(await shows(page.getByText('Pam Beesly already had Creed booked on Tue, Dec 1, 2015.')), 'booking twice is fine')
+  t.ok(await shows(page.getByText('You already had Creed booked on Tue, Dec 1, 2015.')), 'booking twice is fine')
 
-  await page.getByRole('link', { name: 'See Pam Beesly’s bookings' }).click()
+  await page.getByRole('link', { name: 'See your bookings' }).click()
+  await arrivedAt(page, '/bookings/pam_beesly')
   const day = page.getByRole('region', { name: 'Tue, Dec 1, 2015' })
   t.ok(await shows(day.getByText('Creed')), 'the booking is on her page')
   await day.getByRole('button', { name: 'Cancel Creed on Tue, Dec 1, 2015' }).click()
@@ -105,8 +238,26 @@ t.test('showtimes: every date one click away, and booking for a chosen user', as
   t.ok(await shows(page.getByText('No bookings yet.')), 'and gone from her bookings')
 })
 
+t.test('an admin books and cancels for a user they choose', async (t) => {
+  const page = await openSignedIn(t, '/showtimes?date=20151201', ADMIN)
+  t.ok(await shows(page.getByRole('banner').getByText('Signed in as Michael Scott (admin)')), 'the header says admin')
+  const creed = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /^Creed/ }) })
+  await creed.getByRole('button', { name: 'Book Creed' }).click()
+  t.ok(await shows(page.getByRole('alert').getByText('Choose who the booking is for first')), 'asks for whom')
+
+  await page.getByLabel('Book for', { exact: true }).selectOption({ label: 'Pam Beesly (pam_beesly)' })
+  await creed.getByRole('button', { name: 'Book Creed' }).click()
+  t.ok(await shows(page.getByText('Booked Creed for Pam Beesly on Tue, Dec 1, 2015.')), 'booked for her')
+  t.ok(await shows(creed.getByText('Booked for Pam Beesly')), 'the movie is marked booked for her')
+
+  await page.getByRole('link', { name: 'See Pam Beesly’s bookings' }).click()
+  const day = page.getByRole('region', { name: 'Tue, Dec 1, 2015' })
+  await day.getByRole('button', { name: 'Cancel Creed on Tue, Dec 1, 2015' }).click()
+  t.ok(await shows(page.getByText('Cancelled Creed on Tue, Dec 1, 2015.')), 'and cancelled for her')
+})
+
 t.test('a user’s bookings: by date, with suggestions to book', async (t) => {
-  const page = await open(t, '/bookings/dwight_schrute')
+  const page = await openSignedIn(t, '/bookings/dwight_schrute', 'dwight_schrute')
   t.ok(await shows(page.getByRole('heading', { name: 'Dwight Schrute’s bookings', level: 1 })))
   const december5 = page.getByRole('region', { name: 'Sat, Dec 5, 2015' })
   t.ok(await shows(december5.getByText('The Martian')), 'The Martian on Dec 5')
@@ -128,46 +279,84 @@ t.test('a user’s bookings: by date, with suggestions to book', async (t) => {
   t.ok(await shows(dinosaur), 'suggested again')
 })
 
-t.test('users: listed with last activity, created, renamed and deleted, errors said inline', async (t) => {
-  const page = await open(t, '/users')
-  const card = (name: string) =>
-    page.getByRole('listitem').filter({ has: page.getByRole('heading', { name, exact: true }) })
-  t.ok(await shows(card('Chris Rivers').getByText('Feb 5, 2013, 2:23 AM')), 'last active as a date')
+t.test('a 401 sends you to sign in, then back where you were to try again', async (t) => {
+  const page = await openSignedIn(t, '/showtimes?date=20151201', 'jim_halpert')
+  const creed = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /^Creed/ }) })
+  t.ok(await shows(creed.getByRole('button', { name: 'Book Creed' })), 'signed in, with Book buttons')
+  // The session ends behind the page's back (it expired, or was signed out in another tab).
+  await page.context().clearCookies()
+  await creed.getByRole('button', { name: 'Book Creed' }).click()
+  await arrivedAt(page, '/sign-in?next=%2Fshowtimes%3Fdate%3D20151201')
+  t.pass('the refused booking led to the sign-in page')
+  t.ok(await shows(page.getByRole('banner').getByRole('link', { name: 'Sign in' })), 'the header knows: signed out')
+
+  await signIn(page, 'jim_halpert')
+  await arrivedAt(page, '/showtimes?date=20151201')
+  t.pass('and signing in led back')
+  await creed.getByRole('button', { name: 'Book Creed' }).click()
+  t.ok(await shows(page.getByText('Booked Creed for you on Tue, Dec 1, 2015.')), 'where the booking now works')
+
+  await page.goto(`${ui}/bookings/jim_halpert`)
+  await page
+    .getByRole('region', { name: 'Tue, Dec 1, 2015' })
+    .getByRole('button', { name: 'Cancel Creed on Tue, Dec 1, 2015' })
+    .click()
+  t.ok(await shows(page.getByText('Cancelled Creed on Tue, Dec 1, 2015.')), 'cancelled again, as it was')
+})
+
+const userCard = (page: Page, name: string) =>
+  page.getByRole('listitem').filter({ has: page.getByRole('heading', { name, exact: true }) })
+
+t.test('users: listed with last activity; an admin creates, renames, sets passwords and deletes', async (t) => {
+  const visitor = await open(t, '/users')
+  t.ok(await shows(userCard(visitor, 'Chris Rivers').getByText('Feb 5, 2013, 2:23 AM')), 'last active as a date')
   t.equal(
-    await card('Chris Rivers').getByRole('link', { name: 'Chris Rivers' }).getAttribute('href'),
+    await userCard(visitor, 'Chris Rivers').getByRole('link', { name: 'Chris Rivers' }).getAttribute('href'),
     '/bookings/chris_rivers',
     'a name leads to their bookings',
   )
+  t.ok(await shows(visitor.getByRole('main').getByRole('link', { name: 'Sign up' })), 'signed out: a way to sign up')
+  t.equal(await visitor.getByRole('main').getByRole('button').count(), 0, 'but no controls')
 
+  const page = await openSignedIn(t, '/users', ADMIN)
+  const card = (name: string) => userCard(page, name)
   const form = page.getByRole('form', { name: 'Add a user' })
-  await form.getByLabel('Username', { exact: true }).fill('Ursula K')
-  await form.getByLabel('Name', { exact: true }).fill('Ursula K')
+  await form.getByLabel('Username', { exact: true }).fill('Octavia B')
+  await form.getByLabel('Name', { exact: true }).fill('Octavia B')
+  await form.getByLabel('Password', { exact: true }).fill('parable of the sower')
   await form.getByRole('button', { name: 'Add user' }).click()
   t.ok(
     await shows(form.getByRole('alert').getByText('That username won’t do. Lowercase letters, digits and _')),
     'a bad id',
   )
 
-  await form.getByLabel('Username', { exact: true }).fill('ursula_k')
+  await form.getByLabel('Username', { exact: true }).fill('octavia_b')
   await form.getByRole('button', { name: 'Add user' }).click()
-  t.ok(await shows(page.getByText('Added Ursula K.')), 'created')
-  t.ok(await shows(card('Ursula K').getByText('ursula_k')), 'and listed')
+  t.ok(await shows(page.getByText('Added Octavia B.')), 'created')
+  t.ok(await shows(card('Octavia B').getByText('octavia_b')), 'and listed')
 
-  await form.getByLabel('Username', { exact: true }).fill('ursula_k')
-  await form.getByLabel('Name', { exact: true }).fill('Another Ursula')
+  await form.getByLabel('Username', { exact: true }).fill('octavia_b')
+  await form.getByLabel('Name', { exact: true }).fill('Another Octavia')
+  await form.getByLabel('Password', { exact: true }).fill('parable of the talents')
   await form.getByRole('button', { name: 'Add user' }).click()
-  t.ok(await shows(form.getByRole('alert').getByText('The username “ursula_k” is taken.')), 'a taken id')
+  t.ok(await shows(form.getByRole('alert').getByText('The username “octavia_b” is taken.')), 'a taken id')
 
-  await card('Ursula K').getByRole('button', { name: 'Rename Ursula K' }).click()
-  await page.getByLabel('New name for ursula_k').fill('Ursula Le Guin')
-  await page.getByRole('button', { name: 'Save' }).click()
-  t.ok(await shows(page.getByText('Renamed Ursula K to Ursula Le Guin.')), 'renamed')
-  t.ok(await shows(card('Ursula Le Guin')), 'under the new name')
+  await card('Octavia B').getByRole('button', { name: 'Rename Octavia B' }).click()
+  await page.getByLabel('New name for octavia_b').fill('Octavia Butler')
+  await page.getByRole('button', { name: 'Save', exact: true }).click()
+  t.ok(await shows(page.getByText('Renamed Octavia B to Octavia Butler.')), 'renamed')
+  t.ok(await shows(card('Octavia Butler')), 'under the new name')
 
-  await card('Ursula Le Guin').getByRole('button', { name: 'Delete Ursula Le Guin' }).click()
-  await page.getByRole('button', { name: 'Yes, delete Ursula Le Guin' }).click()
-  t.ok(await shows(page.getByText('Deleted Ursula Le Guin.')), 'deleted')
-  await card('Ursula Le Guin').waitFor({ state: 'detached' })
+  await card('Octavia Butler').getByRole('button', { name: 'Set password of Octavia Butler' }).click()
+  t.equal(await page.getByLabel('Current password').count(), 0, 'an admin needs no one’s current password')
+  await page.getByLabel('New password for octavia_b').fill('kindred, a novel')
+  await page.getByRole('button', { name: 'Save password' }).click()
+  t.ok(await shows(page.getByText('Changed Octavia Butler’s password.')), 'password set')
+
+  await card('Octavia Butler').getByRole('button', { name: 'Delete Octavia Butler' }).click()
+  await page.getByRole('button', { name: 'Yes, delete Octavia Butler' }).click()
+  t.ok(await shows(page.getByText('Deleted Octavia Butler.')), 'deleted')
+  await card('Octavia Butler').waitFor({ state: 'detached' })
   t.pass('and gone from the list')
 
   const dwight = card('Dwight Schrute')
@@ -180,6 +369,56 @@ t.test('users: listed with last activity, created, renamed and deleted, errors s
     'a user with bookings is kept, and the card says why',
   )
   t.ok(await shows(dwight.getByRole('link', { name: 'their bookings' })), 'with the way to cancel them')
+})
+
+t.test('a customer sees and changes only their own account and bookings', async (t) => {
+  const setup = await open(t, '/')
+  await createAccount(setup, 'nora_j', 'Nora J', 'the fifth season')
+  const page = await openSignedIn(t, '/users', 'nora_j', 'the fifth season')
+  const card = (name: string) => userCard(page, name)
+  const main = page.getByRole('main')
+  t.ok(await shows(card('Nora J').getByRole('button', { name: 'Rename Nora J' })), 'her own card has controls')
+  t.same(
+    await main.getByRole('button').allTextContents(),
+    ['Rename Nora J', 'Set password of Nora J', 'Delete Nora J'],
+    'and no one else’s has any',
+  )
+  t.equal(await page.getByRole('form', { name: 'Add a user' }).count(), 0, 'nor can she add users')
+
+  await card('Nora J').getByRole('button', { name: 'Set password of Nora J' }).click()
+  await page.getByLabel('Current password').fill('not the password')
+  await page.getByLabel('New password for nora_j').fill('the obelisk gate')
+  await page.getByRole('button', { name: 'Save password' }).click()
+  t.ok(
+    await shows(card('Nora J').getByRole('alert').getByText('That is not your current password.')),
+    'needs the current one',
+  )
+  await page.getByLabel('Current password').fill('the fifth season')
+  await page.getByRole('button', { name: 'Save password' }).click()
+  t.ok(await shows(page.getByText('Changed your password.')), 'changed with it')
+
+  await card('Nora J').getByRole('button', { name: 'Rename Nora J' }).click()
+  await page.getByLabel('New name for nora_j').fill('Nora Jemisin')
+  await page.getByRole('button', { name: 'Save', exact: true }).click()
+  t.ok(await shows(page.getByText('Renamed Nora J to Nora Jemisin.')), 'renamed herself')
+  t.ok(await shows(page.getByRole('banner').getByText('Signed in as Nora Jemisin')), 'and the header follows')
+
+  const others = await openSignedIn(t, '/bookings/dwight_schrute', 'nora_j', 'the obelisk gate')
+  t.pass('the new password signs in')
+  t.ok(await shows(others.getByText('Only Dwight Schrute can change these bookings.')), 'another’s bookings: said so')
+  t.ok(await shows(others.getByRole('region', { name: 'Sat, Dec 5, 2015' }).getByText('The Martian')), 'shown')
+  t.equal(await others.getByRole('main').getByRole('button').count(), 0, 'without a control')
+  const showtimes = await openSignedIn(t, '/showtimes?date=20151201&user=dwight_schrute', 'nora_j', 'the obelisk gate')
+  t.ok(await shows(showtimes.getByRole('button', { name: 'Book Creed' })), 'showtimes: she may book')
+  t.equal(await showtimes.getByLabel('Book for', { exact: true }).count(), 0, 'for herself, not for whom the URL says')
+  t.equal(await showtimes.getByText('Booked for Dwight Schrute').count(), 0, 'so Dwight’s bookings are not marked')
+
+  await card('Nora Jemisin').getByRole('button', { name: 'Delete Nora Jemisin' }).click()
+  await page.getByRole('button', { name: 'Yes, delete my account' }).click()
+  t.ok(await shows(page.getByText('Deleted your account.')), 'she deleted her account')
+  t.ok(await shows(page.getByRole('banner').getByRole('link', { name: 'Sign in' })), 'and is signed out')
+  await card('Nora Jemisin').waitFor({ state: 'detached' })
+  t.pass('gone from the list')
 })
 
 t.test('keyboard: skip link, navigation, then the page’s own controls', async (t) => {
@@ -204,25 +443,48 @@ t.test('an unknown address says so', async (t) => {
 t.test('a date or user named after an Object.prototype member is simply unknown', async (t) => {
   const unknownDate = await open(t, '/showtimes?date=constructor')
   t.ok(await shows(unknownDate.getByRole('alert').getByText('Nothing is showing on “constructor”.')), 'no such date')
-  const unknownUser = await open(t, '/showtimes?date=20151201&user=constructor')
+  const unknownUser = await openSignedIn(t, '/showtimes?date=20151201&user=constructor', ADMIN)
   t.ok(await shows(unknownUser.getByText('Could not load constructor’s bookings.')), 'named as given')
   t.ok(await shows(unknownUser.getByRole('button', { name: 'Book Creed' })), 'the date’s movies shown')
 })
 
-t.test('every page: no serious or critical accessibility problem (axe)', async (t) => {
+/** Every page signed out, then signed in as a customer and as the admin (who sees every control). */
+async function everyPage(t: Test, check: (page: Page, name: string) => Promise<void>, width?: number) {
   for (const path of PAGES) {
-    const page = await open(t, path)
+    const page = await open(t, path, width)
     await settled(page)
-    t.same(await seriousViolations(page), [], path)
+    await check(page, `${path}, signed out`)
   }
+  for (const username of ['pam_beesly', ADMIN]) {
+    const page = await openSignedIn(t, '/', username)
+    // Arrived at through the app, as people do, so that the session is read once.
+    for (const path of PAGES) {
+      await page.goto(`${ui}${path}`)
+      await settled(page)
+      await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).waitFor()
+      await check(page, `${path}, signed in as ${username}`)
+    }
+  }
+}
+
+t.test('every page: no serious or critical accessibility problem (axe)', async (t) => {
+  await everyPage(t, async (page, name) => {
+    t.same(await seriousViolations(page), [], name)
+  })
+  const forms = await openSignedIn(t, '/users', 'pam_beesly')
+  await userCard(forms, 'Pam Beesly').getByRole('button', { name: 'Set password of Pam Beesly' }).click()
+  await forms.getByLabel('Current password').waitFor()
+  t.same(await seriousViolations(forms), [], 'the password form')
 })
 
 t.test('every page fits a 375 px wide phone without sideways scrolling', async (t) => {
-  for (const path of PAGES) {
-    const page = await open(t, path, 375)
-    await settled(page)
-    t.equal(await horizontalOverflow(page), 0, path)
-  }
+  await everyPage(
+    t,
+    async (page, name) => {
+      t.equal(await horizontalOverflow(page), 0, name)
+    },
+    375,
+  )
 })
 
 t.test('a service that is down is named on the page', async (t) => {

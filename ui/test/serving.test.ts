@@ -5,7 +5,7 @@ import t from 'tap'
 import { trickle } from '../../test/helpers/slow-client.js'
 import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from '../server/headers.js'
 import { BUILT_APP, builtIndexHtml, initialAssets } from './helpers/build.js'
-import { startFakeGateway, UNAVAILABLE_PATH } from './helpers/fake-gateway.js'
+import { SESSION_COOKIE, startFakeGateway, UNAVAILABLE_PATH } from './helpers/fake-gateway.js'
 import { get, send } from './helpers/http.js'
 import { findNginx, startNginx } from './helpers/nginx.js'
 import { startUiServer } from './helpers/ui-server.js'
@@ -55,6 +55,29 @@ for (const server of servers) {
         t.equal(response.status, 200, `${method}: the gateway's answer, not a 502`)
         t.match(gateway.received.at(-1), { method, url: '/users/dwight_schrute', body }, `${method}: body forwarded`)
       }
+    })
+
+    t.test('the session cookie and the app’s CSRF header pass both ways, untouched', async (t) => {
+      const signIn = await send(
+        'POST',
+        `${ui.url}/api/auth/session`,
+        { 'content-type': 'application/json', 'x-requested-with': 'cinema' },
+        JSON.stringify({ username: 'pam_beesly', password: 'a password' }),
+      )
+      t.same(signIn.headers['set-cookie'], [SESSION_COOKIE], 'the gateway’s Set-Cookie reaches the browser as sent')
+      t.equal(gateway.received.at(-1)?.requestedWith, 'cinema', 'X-Requested-With reaches the gateway')
+
+      const cookie = 'cinema_session=header.payload.signature'
+      const booking = await send('PUT', `${ui.url}/api/bookings/pam_beesly/20151201/x`, {
+        cookie,
+        'x-requested-with': 'cinema',
+      })
+      t.equal(booking.status, 200)
+      t.match(
+        gateway.received.at(-1),
+        { method: 'PUT', cookie, requestedWith: 'cinema' },
+        'the cookie reaches the gateway',
+      )
     })
 
     t.test('a body over 1 MiB is a JSON 413, the gateway never asked', async (t) => {

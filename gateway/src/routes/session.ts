@@ -4,7 +4,6 @@ import {
   type ErrorBody,
   ErrorResponse,
   type PeerClient,
-  ROLES,
   type TokenVerifier,
   unauthenticated,
 } from '@cinema/kit'
@@ -12,13 +11,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { assertNotCrossSite, clearSessionCookie, edgeCaller, SESSION_COOKIE, setSessionCookie } from '../sessions.js'
 
-const Session = Type.Object({
-  username: contracts.Username,
-  role: Type.Enum(ROLES),
-  expires_at: Type.Integer({ description: 'when the session ends, Unix time in seconds' }),
-})
+const { Session } = contracts
 
-const sessionOf = (caller: Caller) => ({ username: caller.username, role: caller.role, expires_at: caller.expiresAt })
+const sessionOf = (caller: Caller): contracts.Session => ({
+  username: caller.username,
+  role: caller.role,
+  expires_at: caller.expiresAt,
+})
 
 const COOKIE_NOTE = `The token is kept in the \`${SESSION_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Secure over HTTPS), never shown to page scripts. Changes made with the cookie need an \`X-Requested-With\` header.`
 

@@ -1,10 +1,10 @@
 import type { KeyObject, webcrypto } from 'node:crypto'
 import { importJWK, type JWK, type JWTHeaderParameters, errors as joseErrors, jwtVerify } from 'jose'
 import { Type } from 'typebox'
+import { ROLES, type Role } from '../contracts.js'
 import { HttpError } from '../errors.js'
 
-export const ROLES = ['customer', 'admin'] as const
-export type Role = (typeof ROLES)[number]
+export { ROLES, type Role }
 
 /** Who a verified token speaks for, and until when (seconds since the epoch). */
 export interface Caller {

@@ -1,21 +1,48 @@
 import type { BookedMovie, BookedMovies, MovieDetail, Schedule, User } from '@cinema/kit/contracts'
+import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
-import { useRoute } from 'preact-iso'
+import { useLocation, useRoute } from 'preact-iso'
+import { bookingsHref, userPath as userApiPath } from '../account'
 import { datesByMovie, entryOf, movieIdOf } from '../api'
 import { bookMovie, cancelBooking, explainBookingFailure, explainCancelFailure } from '../booking'
-import { Empty, LoadError, Loading, type Outcome, OutcomeMessage, Rating, ShowDate } from '../components'
+import {
+  Empty,
+  LoadError,
+  Loading,
+  type Outcome,
+  OutcomeMessage,
+  Rating,
+  ShowDate,
+  SignInToChange,
+} from '../components'
 import { formatShowDate } from '../format'
 import { useApi, usePageTitle } from '../hooks'
+import { mayChange, type SessionState, useSession } from '../session'
+
+/**
+ * What this page offers in place of a control for the person looking: the control itself when the
+ * bookings are theirs (or they are an admin), the way to sign in when signed out, else nothing.
+ */
+type Control = 'change' | 'sign-in' | 'none'
+
+function controlFor(state: SessionState, username: string): Control {
+  if (mayChange(state, username)) return 'change'
+  return state.status === 'signed-out' ? 'sign-in' : 'none'
+}
 
 const SUGGESTIONS = 5
 
 function BookedDay({
   date,
   movies,
+  control,
+  here,
   onCancel,
 }: {
   date: string
   movies: BookedMovie[]
+  control: Control
+  here: string
   onCancel: (date: string, movie: BookedMovie) => void
 }) {
   const headingId = `day-${date}`
@@ -29,13 +56,18 @@ function BookedDay({
           <li key={movie.uri} class="booked">
             <span class="booked-title">{movie.title}</span>
             <Rating rating={movie.rating} />
-            <button type="button" class="button-secondary" onClick={() => onCancel(date, movie)}>
-              Cancel
-              <span class="visually-hidden">
-                {' '}
-                {movie.title} on {formatShowDate(date)}
-              </span>
-            </button>
+            {control === 'change' && (
+              <button type="button" class="button-secondary" onClick={() => onCancel(date, movie)}>
+                Cancel
+                <span class="visually-hidden">
+                  {' '}
+                  {movie.title} on {formatShowDate(date)}
+                </span>
+              </button>
+            )}
+            {control === 'sign-in' && (
+              <SignInToChange action="cancel" what={`${movie.title} on ${formatShowDate(date)}`} here={here} />
+            )}
           </li>
         ))}
       </ul>
@@ -46,10 +78,14 @@ function BookedDay({
 function Suggestion({
   movie,
   dates,
+  control,
+  here,
   onBook,
 }: {
   movie: MovieDetail
   dates: string[] | undefined
+  control: Control
+  here: string
   onBook: (movie: MovieDetail, date: string) => void
 }) {
   const [date, setDate] = useState<string | undefined>(undefined)
@@ -60,7 +96,7 @@ function Suggestion({
       <h3 class="movie-title">{movie.title}</h3>
       <p class="movie-director">Directed by {movie.director}</p>
       <Rating rating={movie.rating} />
-      {dates && dates.length > 0 && chosen && (
+      {control === 'change' && dates && dates.length > 0 && chosen && (
         <div class="inline-form">
           <div class="field">
             <label for={selectId}>
@@ -79,14 +115,46 @@ function Suggestion({
           </button>
         </div>
       )}
+      {control === 'sign-in' && dates && dates.length > 0 && (
+        <SignInToChange action="book" what={movie.title} here={here} />
+      )}
       {dates && dates.length === 0 && <p class="plays">Not showing on any date.</p>}
     </li>
   )
 }
 
+/** Where to book from every show date, for whoever may. */
+function BookingNote({
+  control,
+  state,
+  username,
+  name,
+}: {
+  control: Control
+  state: SessionState
+  username: string
+  name: string
+}) {
+  let note: ComponentChildren
+  if (control === 'change') {
+    const own = state.status === 'signed-in' && state.username === username
+    note = <a href={own ? '/showtimes' : `/showtimes?user=${encodeURIComponent(username)}`}>Book from all showtimes</a>
+  } else if (state.status === 'signed-in') {
+    note = (
+      <>
+        Only {name} can change these bookings. <a href={bookingsHref(state.username)}>See your own</a>
+      </>
+    )
+  }
+  return note ? <> · {note}</> : null
+}
+
 export function Bookings() {
   const username = useRoute().params.username ?? ''
-  const userPath = `/users/${encodeURIComponent(username)}`
+  const { url } = useLocation()
+  const { state } = useSession()
+  const control = controlFor(state, username)
+  const userPath = userApiPath(username)
   const user = useApi<User>(userPath)
   const bookings = useApi<BookedMovies>(`${userPath}/bookings`)
   const suggestions = useApi<MovieDetail[]>(`${userPath}/suggested?limit=${SUGGESTIONS}`)
@@ -142,8 +210,8 @@ export function Bookings() {
       <h1>{name}’s bookings</h1>
       {user.error && <LoadError what="this user" error={user.error} onRetry={user.reload} />}
       <p class="lead">
-        Username <span class="username">{username}</span> ·{' '}
-        <a href={`/showtimes?user=${encodeURIComponent(username)}`}>Book from all showtimes</a>
+        Username <span class="username">{username}</span>
+        <BookingNote control={control} state={state} username={username} name={name} />
       </p>
 
       <section aria-labelledby="booked-heading">
@@ -153,7 +221,14 @@ export function Bookings() {
         {bookings.error && <LoadError what="the bookings" error={bookings.error} onRetry={bookings.reload} />}
         {bookings.data && days.length === 0 && <Empty>No bookings yet. Book one of the suggestions below.</Empty>}
         {days.map((date) => (
-          <BookedDay key={date} date={date} movies={entryOf(bookings.data, date) ?? []} onCancel={cancel} />
+          <BookedDay
+            key={date}
+            date={date}
+            movies={entryOf(bookings.data, date) ?? []}
+            control={control}
+            here={url}
+            onCancel={cancel}
+          />
         ))}
       </section>
 
@@ -165,7 +240,14 @@ export function Bookings() {
         {suggestions.data?.length === 0 && <Empty>Nothing left to suggest: every movie showing is booked.</Empty>}
         <ul class="grid movies">
           {suggestions.data?.map((movie) => (
-            <Suggestion key={movie.id} movie={movie} dates={dates?.get(movie.id)} onBook={book} />
+            <Suggestion
+              key={movie.id}
+              movie={movie}
+              dates={dates?.get(movie.id)}
+              control={control}
+              here={url}
+              onBook={book}
+            />
           ))}
         </ul>
       </section>

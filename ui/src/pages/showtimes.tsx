@@ -1,15 +1,29 @@
 import type { BookedMovies, Movie, MovieCollection, Schedule, UserCollection } from '@cinema/kit/contracts'
 import { useRef, useState } from 'preact/hooks'
 import { useLocation } from 'preact-iso'
+import { bookingsHref } from '../account'
 import { entryOf, movieIdOf } from '../api'
 import { bookMovie, explainBookingFailure } from '../booking'
-import { Empty, LoadError, Loading, type Outcome, OutcomeMessage, Rating, ShowDate } from '../components'
+import {
+  Empty,
+  LoadError,
+  Loading,
+  type Outcome,
+  OutcomeMessage,
+  Rating,
+  ShowDate,
+  SignInToChange,
+} from '../components'
 import { formatShortShowDate, formatShowDate, isoShowDate } from '../format'
 import { useApi, usePageTitle } from '../hooks'
+import { useSession } from '../session'
 
 const WELL_FORMED_DATE = /^\d{8}$/
 
-/** This page's URL for a date and the user bookings are made for; both stay in the URL across reloads. */
+/**
+ * This page's URL for a date and (for an admin) the user bookings are made for; both stay in the
+ * URL across reloads. Everyone else books for themselves.
+ */
 function showtimesUrl(date: string | undefined, username: string): string {
   const query = new URLSearchParams()
   if (date) query.set('date', date)
@@ -75,11 +89,15 @@ function UserChoice({
 
 export function Showtimes() {
   usePageTitle('Showtimes')
-  const { query, route } = useLocation()
-  const username = query.user ?? ''
+  const { url, query, route } = useLocation()
+  const { state } = useSession()
+  const admin = state.status === 'signed-in' && state.role === 'admin'
+  const username = admin ? (query.user ?? '') : state.status === 'signed-in' ? state.username : ''
+  const self = state.status === 'signed-in' && username === state.username
   const showtimes = useApi<Schedule>('/showtimes')
   const movies = useApi<MovieCollection>('/movies')
-  const users = useApi<UserCollection>('/users')
+  // Only an admin chooses whom to book for.
+  const users = useApi<UserCollection>(admin ? '/users' : null)
   const booked = useApi<BookedMovies>(username ? `/users/${encodeURIComponent(username)}/bookings` : null)
   const [outcome, setOutcome] = useState<Outcome | undefined>(undefined)
   const [pending, setPending] = useState<string | undefined>(undefined)
@@ -88,7 +106,8 @@ export function Showtimes() {
   const dates = showtimes.data ? Object.keys(showtimes.data).sort() : []
   const requested = query.date
   const date = requested ? (entryOf(showtimes.data, requested) ? requested : undefined) : dates[0]
-  const who = entryOf(users.data, username)?.name ?? username
+  const who = self ? 'you' : (entryOf(users.data, username)?.name ?? username)
+  const whose = self ? 'your' : `${who}’s`
 
   const playing: Movie[] =
     date && movies.data
@@ -120,8 +139,8 @@ export function Showtimes() {
           <>
             {created
               ? `Booked ${movie.title} for ${who} on ${when}.`
-              : `${who} already had ${movie.title} booked on ${when}.`}{' '}
-            <a href={`/bookings/${encodeURIComponent(username)}`}>See {who}’s bookings</a>
+              : `${self ? 'You' : who} already had ${movie.title} booked on ${when}.`}{' '}
+            <a href={bookingsHref(username)}>See {whose} bookings</a>
           </>
         ),
       })
@@ -139,7 +158,7 @@ export function Showtimes() {
       {showtimes.loading && <Loading what="show dates" />}
       {showtimes.error && <LoadError what="the show dates" error={showtimes.error} onRetry={showtimes.reload} />}
       {showtimes.data && dates.length === 0 && <Empty>No show dates are scheduled.</Empty>}
-      {dates.length > 0 && <DatePicker dates={dates} selected={date} username={username} />}
+      {dates.length > 0 && <DatePicker dates={dates} selected={date} username={admin ? username : ''} />}
       {requested && showtimes.data && !date && (
         <div class="notice notice-error" role="alert">
           <p>
@@ -149,17 +168,19 @@ export function Showtimes() {
         </div>
       )}
 
-      <section aria-labelledby="booking-heading" class="panel">
-        <h2 id="booking-heading" class="visually-hidden">
-          Who to book for
-        </h2>
-        {users.loading && <Loading what="users" />}
-        {users.error && <LoadError what="the users to book for" error={users.error} onRetry={users.reload} />}
-        {users.data && (
-          <UserChoice users={users.data} username={username} onChoose={chooseUser} selectRef={userSelect} />
-        )}
-        {booked.error && <LoadError what={`${who}’s bookings`} error={booked.error} onRetry={booked.reload} />}
-      </section>
+      {admin && (
+        <section aria-labelledby="booking-heading" class="panel">
+          <h2 id="booking-heading" class="visually-hidden">
+            Who to book for
+          </h2>
+          {users.loading && <Loading what="users" />}
+          {users.error && <LoadError what="the users to book for" error={users.error} onRetry={users.reload} />}
+          {users.data && (
+            <UserChoice users={users.data} username={username} onChoose={chooseUser} selectRef={userSelect} />
+          )}
+        </section>
+      )}
+      {booked.error && <LoadError what={`${whose} bookings`} error={booked.error} onRetry={booked.reload} />}
 
       {date && (
         <section aria-labelledby="playing-heading">
@@ -175,19 +196,22 @@ export function Showtimes() {
               <li key={movie.id} class="card movie">
                 <h3 class="movie-title">
                   {movie.title}
-                  {bookedIds.has(movie.id) && <span class="badge">Booked for {who}</span>}
+                  {bookedIds.has(movie.id) && <span class="badge">{self ? 'Booked' : `Booked for ${who}`}</span>}
                 </h3>
                 <p class="movie-director">Directed by {movie.director}</p>
                 <Rating rating={movie.rating} />
-                <button
-                  type="button"
-                  class="button-primary"
-                  onClick={() => book(movie)}
-                  aria-disabled={pending === movie.id}
-                >
-                  {pending === movie.id ? 'Booking…' : 'Book'}
-                  <span class="visually-hidden"> {movie.title}</span>
-                </button>
+                {state.status === 'signed-in' && (
+                  <button
+                    type="button"
+                    class="button-primary"
+                    onClick={() => book(movie)}
+                    aria-disabled={pending === movie.id}
+                  >
+                    {pending === movie.id ? 'Booking…' : 'Book'}
+                    <span class="visually-hidden"> {movie.title}</span>
+                  </button>
+                )}
+                {state.status === 'signed-out' && <SignInToChange action="book" what={movie.title} here={url} />}
               </li>
             ))}
           </ul>

@@ -5,7 +5,15 @@ import type { AddressInfo } from 'node:net'
 export interface FakeGateway {
   url: string
   /** Every request that reached it, in order. */
-  received: { method: string; url: string; requestId: string | undefined; expect: string | undefined; body: string }[]
+  received: {
+    method: string
+    url: string
+    requestId: string | undefined
+    expect: string | undefined
+    cookie: string | undefined
+    requestedWith: string | undefined
+    body: string
+  }[]
   /** Stops it (again is fine), as a gateway that went down. */
   close(): Promise<void>
 }
@@ -13,9 +21,12 @@ export interface FakeGateway {
 /** The path below which the fake gateway answers 503, as the real one does while a service is down. */
 export const UNAVAILABLE_PATH = '/unavailable'
 
+/** What the fake gateway's `/auth/session` sets, as the real one sets the session cookie when signing in. */
+export const SESSION_COOKIE = 'cinema_session=header.payload.signature; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600'
+
 /**
  * Stands in for the gateway: answers every request with JSON naming the path it was asked for
- * (503 under UNAVAILABLE_PATH).
+ * (503 under UNAVAILABLE_PATH; with the session cookie set at /auth/session).
  */
 export async function startFakeGateway(): Promise<FakeGateway> {
   const received: FakeGateway['received'] = []
@@ -27,12 +38,15 @@ export async function startFakeGateway(): Promise<FakeGateway> {
       url: request.url ?? '',
       requestId: request.headers['x-request-id'] as string | undefined,
       expect: request.headers.expect,
+      cookie: request.headers.cookie,
+      requestedWith: request.headers['x-requested-with'] as string | undefined,
       body,
     })
     response.setHeader('content-type', 'application/json; charset=utf-8')
     // As a gateway with its own security headers would; the UI must answer with its own instead.
     response.setHeader('content-security-policy', "default-src 'none'")
     response.setHeader('referrer-policy', 'same-origin')
+    if (request.url === '/auth/session') response.setHeader('set-cookie', SESSION_COOKIE)
     response.statusCode = request.url?.startsWith(UNAVAILABLE_PATH) ? 503 : 200
     response.end(JSON.stringify({ answeredBy: 'fake gateway', path: request.url }))
   })
