@@ -3,14 +3,16 @@
 //
 // `docker compose -f compose.yaml -f compose.scale.yaml up -d --build --wait` under its own project
 // name: three replicas each of users, movies, showtimes and bookings, none published. Checks that
-// migrations and the seed ran once for replicas starting together on a fresh database, that
-// calls through the gateway are spread over the replicas (each one's own /metrics), that killing a
-// movies and a bookings replica during steady reads and writes fails no request and loses no
-// acknowledged write, and that a replica added with `--scale movies=4` gets calls within 10 s of
-// turning healthy. `docker compose down -v` runs at the end, also after a failure.
+// migrations, the seed and the token signing key were made once for replicas starting together on
+// a fresh database, that failed sign-ins are counted across the users replicas, that calls through
+// the gateway are spread over the replicas (each one's own /metrics), that killing a movies and a
+// bookings replica during steady reads and writes (each user booking with their own token) fails
+// no request and loses no acknowledged write, and that a replica added with `--scale movies=4` gets
+// calls within 10 s of turning healthy. `docker compose down -v` runs at the end, also after a failure.
 import { readFileSync } from 'node:fs'
 import { localUrl } from '@cinema/kit/topology'
 import t from 'tap'
+import { bearer, signIn } from '../helpers/auth.js'
 import { type Container, composeProject, docker, json, request, sleep } from '../helpers/compose.js'
 
 const PROJECT = process.env.CINEMA_SCALE_PROJECT ?? 'cinema-scale-test'
@@ -78,6 +80,9 @@ await t.test('compose.scale.yaml: three replicas of each service, healthy, none 
 
 const skip = !up && 'the system did not come up'
 
+const sql = (database: string, query: string) =>
+  composeOk(['exec', '-T', 'postgres', 'psql', '--no-psqlrc', '-U', 'postgres', '-d', database, '-Atc', query])
+
 t.test('replicas started together on one fresh database: migrations and seed ran once', { skip }, async (t) => {
   const seededBookings = Object.values(
     JSON.parse(readFileSync(new URL('../../data/bookings.json', import.meta.url), 'utf8')) as Record<
@@ -85,17 +90,61 @@ t.test('replicas started together on one fresh database: migrations and seed ran
       Record<string, string[]>
     >,
   ).reduce((sum, dates) => sum + Object.values(dates).flat().length, 0)
-  const expected = { users: { table: 'users', rows: 7 }, bookings: { table: 'bookings', rows: seededBookings } }
-  for (const [database, { table, rows }] of Object.entries(expected)) {
-    const sql = (query: string) =>
-      composeOk(['exec', '-T', 'postgres', 'psql', '--no-psqlrc', '-U', 'postgres', '-d', database, '-Atc', query])
-    const migrations = Number((await sql('SELECT count(*) FROM schema_migrations')).trim())
-    t.equal(migrations, 2, `${database}: the schema and the seed, each recorded once`)
-    t.equal(Number((await sql(`SELECT count(*) FROM ${table}`)).trim()), rows, `${database}: seeded once`)
+  const expected = {
+    users: { table: 'users', rows: 7, recorded: 3, what: 'the schema, the accounts and the seed' },
+    bookings: { table: 'bookings', rows: seededBookings, recorded: 2, what: 'the schema and the seed' },
+  }
+  for (const [database, { table, rows, recorded, what }] of Object.entries(expected)) {
+    const migrations = Number((await sql(database, 'SELECT count(*) FROM schema_migrations')).trim())
+    t.equal(migrations, recorded, `${database}: ${what}, each recorded once`)
+    t.equal(Number((await sql(database, `SELECT count(*) FROM ${table}`)).trim()), rows, `${database}: seeded once`)
     const logs = await composeOk(['logs', '--no-color', database])
     const applied = logs.split('\n').filter((line) => line.includes('"msg":"migration applied"'))
     t.equal(applied.length, migrations, `${database}: one replica applied them, the others found them applied`)
   }
+})
+
+t.test('one signing key for every users replica; their tokens are good everywhere', { skip }, async (t) => {
+  const keys = (await sql('users', 'SELECT kid FROM signing_keys WHERE retired_at IS NULL')).trim().split('\n')
+  t.equal(keys.length, 1, 'replicas starting together made one key')
+  const published = json(await request(`${GATEWAY}/.well-known/jwks.json`)) as { keys: { kid: string }[] }
+  t.same(
+    published.keys.map((key) => key.kid),
+    keys,
+    'and publish it',
+  )
+  // Sign-ins are spread over the users replicas round robin, and the writes over the bookings replicas.
+  const tokens = await Promise.all(Array.from({ length: 6 }, () => signIn(GATEWAY, 'pam_beesly')))
+  const kids = new Set(
+    tokens.map((token) => JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()).kid),
+  )
+  t.same([...kids], keys, 'the tokens, from whichever users replica answered, all name it')
+  const booking = `${GATEWAY}/bookings/pam_beesly/20151130/720d006c-3a57-4b6a-b18f-9b713b073f3c`
+  for (const [index, token] of tokens.entries()) {
+    const answer = await request(booking, { method: index % 2 === 0 ? 'PUT' : 'DELETE', headers: bearer(token) })
+    t.equal(answer.status, index % 2 === 0 ? 201 : 204, `token ${index + 1}: ${answer.status}`)
+  }
+})
+
+t.test('failed sign-ins are counted in the database, whichever users replica answers', { skip }, async (t) => {
+  const attempt = () =>
+    request(`${GATEWAY}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'jim_halpert', password: 'a wrong guess' }),
+    })
+  // Round robin over three replicas: each sees only a third of them.
+  for (let index = 1; index <= 10; index += 1) t.equal((await attempt()).status, 401, `failure ${index}: 401`)
+  const refused = await attempt()
+  t.equal(refused.status, 429, 'the 11th: 429')
+  t.match(json(refused), { code: 'TOO_MANY_SIGN_INS' })
+  t.ok(Number(refused.headers.get('retry-after')) > 0, `Retry-After: ${refused.headers.get('retry-after')}`)
+  const right = await request(`${GATEWAY}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'jim_halpert', password: 'cinema-demo' }),
+  })
+  t.equal(right.status, 429, 'even the right password waits for the window to end')
 })
 
 t.test('3,000 GETs of one movie through the gateway: each movies replica serves at least 20 %', { skip }, async (t) => {
@@ -136,14 +185,18 @@ t.test(
     const schedule = json(await request(`${GATEWAY}/showtimes`)) as Record<string, string[]>
     const slots = Object.entries(schedule).flatMap(([date, movies]) => movies.map((movie) => ({ date, movie })))
     const users = Array.from({ length: 40 }, (_, index) => `scale_${index}`)
+    const passwordOf = (id: string) => `password of ${id}`
     for (const id of users) {
       const created = await request(`${GATEWAY}/users`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id, name: `Scale ${id}` }),
+        body: JSON.stringify({ id, name: `Scale ${id}`, password: passwordOf(id) }),
       })
       t.equal(created.status, 201, `user ${id} created`)
     }
+    // Each user books for themselves, with a token of their own.
+    const tokens = new Map<string, string>()
+    for (const id of users) tokens.set(id, await signIn(GATEWAY, id, passwordOf(id)))
     const bookings = users.flatMap((user) => slots.map((slot) => ({ user, ...slot })))
     const acknowledged: typeof bookings = []
     const failures: string[] = []
@@ -168,7 +221,8 @@ t.test(
       while (!stop && next < bookings.length) {
         const booking = bookings[next++] as (typeof bookings)[number]
         const path = `/bookings/${booking.user}/${booking.date}/${booking.movie}`
-        const answer = await request(`${GATEWAY}${path}`, { method: 'PUT' }).catch((error: Error) => error)
+        const headers = bearer(tokens.get(booking.user) ?? '')
+        const answer = await request(`${GATEWAY}${path}`, { method: 'PUT', headers }).catch((error: Error) => error)
         writes += 1
         if (answer instanceof Error || (answer.status !== 201 && answer.status !== 200)) note(`PUT ${path}`, answer)
         else acknowledged.push(booking)

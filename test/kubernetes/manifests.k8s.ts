@@ -7,8 +7,9 @@
 // so the settings that matter are asserted one by one below), and checks that the manifests agree
 // with compose.yaml, the services' config schemas, scripts/services.mjs and the nginx templates:
 // ports, environment, probes, images, hardening, graceful stop, network policies, and what each
-// overlay promises (dev: PostgreSQL in the cluster with Compose's init script and passwords;
-// production: autoscaled replicas, an external database, no development credentials).
+// overlay promises (dev: PostgreSQL in the cluster with Compose's init script and passwords, demo
+// credentials as in Compose; production: autoscaled replicas, an external database, no development
+// or demo credentials, the administrators' bootstrap password from a Secret).
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { BlockList, isIP } from 'node:net'
@@ -34,6 +35,7 @@ import { moviesService } from '../../movies/src/app.js'
 import { ROOT, systemServices } from '../../scripts/services.mjs'
 import { showtimesService } from '../../showtimes/src/app.js'
 import { usersService } from '../../users/src/app.js'
+import { DEMO_PASSWORD } from '../helpers/auth.js'
 import { build } from '../helpers/servers.js'
 
 const KUBECTL = '/usr/bin/kubectl'
@@ -43,6 +45,9 @@ const NAMESPACE = 'cinema'
 const NAME_LABEL = 'app.kubernetes.io/name'
 const HEADLESS = new Set(['users', 'movies', 'showtimes', 'bookings'])
 const DATABASE_OWNERS = ['users', 'bookings'] as const
+// The services that check tokens: they must agree on who issues them, for whom, and on PRIVATE_READS.
+const TOKEN_CHECKERS = ['users', 'bookings', 'gateway'] as const
+const TOKEN_SETTINGS = ['TOKEN_ISSUER', 'TOKEN_AUDIENCE', 'PRIVATE_READS'] as const
 
 /** Each Node.js service's config schema, and the service built from settings (in-memory database). */
 interface NodeApp {
@@ -180,6 +185,19 @@ class Render {
       environment.set(variable.name, variable.value ?? '')
     }
     return environment
+  }
+
+  /** Where a container's variable comes from: the kind of the last `envFrom` source that has it, or `env`. */
+  sourceOf(container: IContainer, variable: string): 'ConfigMap' | 'Secret' | 'env' | undefined {
+    if (container.env?.some(({ name }) => name === variable)) return 'env'
+    let source: 'ConfigMap' | 'Secret' | undefined
+    for (const from of container.envFrom ?? []) {
+      const [kind, name] = from.configMapRef
+        ? (['ConfigMap', from.configMapRef.name] as const)
+        : (['Secret', from.secretRef?.name] as const)
+      if (name && this.data(kind, name).has(variable)) source = kind
+    }
+    return source
   }
 }
 
@@ -590,6 +608,27 @@ if (!existsSync(KUBECTL)) {
         }
       })
 
+      t.test('tokens: users, bookings and the gateway agree; the bootstrap password is a secret', async (t) => {
+        for (const name of TOKEN_SETTINGS) {
+          const values = TOKEN_CHECKERS.map((app) => {
+            const settings = Object.fromEntries(render.environment(render.container(app)))
+            return loadConfig(NODE_APPS[app]?.schema as TObject, settings)[name]
+          })
+          t.equal(new Set(values).size, 1, `${name}: one value for ${TOKEN_CHECKERS.join(', ')} (${values[0]})`)
+        }
+        t.equal(
+          render.sourceOf(render.container('users'), 'ADMIN_BOOTSTRAP_PASSWORD'),
+          'Secret',
+          'users: ADMIN_BOOTSTRAP_PASSWORD from a Secret',
+        )
+        for (const configMap of render.all('ConfigMap')) {
+          t.notOk(
+            render.data('ConfigMap', configMap.metadata.name).has('ADMIN_BOOTSTRAP_PASSWORD'),
+            `ConfigMap ${configMap.metadata.name}: no ADMIN_BOOTSTRAP_PASSWORD`,
+          )
+        }
+      })
+
       t.test("the gateway's TRUST_PROXY names the UI pods", async (t) => {
         const trusted = (render.environment(render.container('gateway')).get('TRUST_PROXY') ?? '').split(',')
         const names = trusted.filter((entry) => entry && isIP(entry.split('/')[0] ?? '') === 0)
@@ -644,6 +683,13 @@ if (!existsSync(KUBECTL)) {
               `${owner}: the password`,
             )
           }
+
+          // A demo as Compose is: the seeded users sign in with the demo password, the same administrator.
+          const users = render.environment(render.container('users'))
+          for (const name of ['DEMO_CREDENTIALS', 'ADMIN_USERNAMES']) {
+            t.equal(users.get(name), composeEnvironment('users').get(name), `users ${name} as in compose.yaml`)
+          }
+          t.equal(users.get('DEMO_CREDENTIALS'), 'true', 'demo credentials on')
         })
       } else {
         t.test('production: autoscaled, at least two replicas, external PostgreSQL, no dev credentials', async (t) => {
@@ -665,7 +711,7 @@ if (!existsSync(KUBECTL)) {
           t.equal(render.all('StatefulSet').length, 0, 'no database in the cluster')
           t.notOk(render.find('Service', 'postgres'), 'no postgres Service')
 
-          const devPasswords = [...composeEnvironment('postgres').values()]
+          const devPasswords = [...composeEnvironment('postgres').values(), DEMO_PASSWORD]
           for (const secret of render.all('Secret')) {
             for (const [key, value] of render.data('Secret', secret.metadata.name)) {
               for (const password of devPasswords) {
@@ -673,6 +719,14 @@ if (!existsSync(KUBECTL)) {
               }
             }
           }
+          // Only a password of their own signs a user in: demo credentials off, said in so many words.
+          const users = render.environment(render.container('users'))
+          t.equal(users.get('DEMO_CREDENTIALS'), 'false', 'users: DEMO_CREDENTIALS=false')
+          t.equal(loadConfig(usersService.configSchema, Object.fromEntries(users)).DEMO_CREDENTIALS, false)
+          t.notOk(
+            (users.get('ADMIN_USERNAMES') ?? '').split(',').includes('michael_scott'),
+            "users: the demo's administrator is not one",
+          )
           // An address of the range the database-clients policy opens (a placeholder to replace).
           const egress = render.get<INetworkPolicy>('NetworkPolicy', 'database-clients').spec?.egress ?? []
           const server: Endpoint = {

@@ -78,6 +78,18 @@ for (const server of servers) {
         { method: 'PUT', cookie, requestedWith: 'cinema' },
         'the cookie reaches the gateway',
       )
+
+      // Behind a proxy that ended TLS (an ingress), the gateway must still learn the browser used
+      // HTTPS: it marks the cookie Secure by it.
+      await send('POST', `${ui.url}/api/auth/session`, {
+        'x-forwarded-proto': 'https',
+        'x-requested-with': 'cinema',
+      })
+      t.equal(
+        gateway.received.at(-1)?.forwardedProto,
+        'https',
+        'X-Forwarded-Proto: https from the proxy in front is kept',
+      )
     })
 
     t.test('a body over 1 MiB is a JSON 413, the gateway never asked', async (t) => {

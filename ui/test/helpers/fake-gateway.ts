@@ -12,6 +12,7 @@ export interface FakeGateway {
     expect: string | undefined
     cookie: string | undefined
     requestedWith: string | undefined
+    forwardedProto: string | undefined
     body: string
   }[]
   /** Stops it (again is fine), as a gateway that went down. */
@@ -40,6 +41,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
       expect: request.headers.expect,
       cookie: request.headers.cookie,
       requestedWith: request.headers['x-requested-with'] as string | undefined,
+      forwardedProto: request.headers['x-forwarded-proto'] as string | undefined,
       body,
     })
     response.setHeader('content-type', 'application/json; charset=utf-8')
