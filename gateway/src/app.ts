@@ -6,7 +6,7 @@ import { docsRoutes } from './routes/docs.js'
 import { sessionRoutes } from './routes/session.js'
 import { statusRoutes } from './routes/status.js'
 import { trustedProxies } from './trusted-proxies.js'
-import { upstreamClients } from './upstream-clients.js'
+import { identityClient, upstreamClients } from './upstream-clients.js'
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
   name: 'gateway',
@@ -28,8 +28,7 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
       },
     })
     const clients = upstreamClients(fastify, upstreams, config)
-    const users = clients.get('users')
-    if (!users) throw new Error('the users service has no client')
+    const users = identityClient(fastify, config.USERS_URL, config)
     // Tokens are checked here against the users service's published keys, before anything is forwarded.
     const verifier = new TokenVerifier(new RemoteKeySet(users), {
       issuer: config.TOKEN_ISSUER,

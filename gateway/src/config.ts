@@ -28,6 +28,11 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
   REPLICA_REFRESH_MS: PeerSettings.REPLICA_REFRESH_MS,
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600, description: 'requests per client per window' }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1, default: 60_000, description: 'rate-limit window' }),
+  PASSWORD_RATE_LIMIT_MAX: Type.Integer({
+    minimum: 1,
+    default: 20,
+    description: 'sign-ins and sign-ups (POST /auth/token, /auth/session, /users) per client per window',
+  }),
   RATE_LIMIT_ALLOW: list(
     'comma-separated client addresses never rate limited (loopback, so local load tests get through); none: nobody',
     '127.0.0.1,::1,::ffff:127.0.0.1',
@@ -44,15 +49,14 @@ export type GatewayConfig = Static<typeof GatewayConfig>
 
 /**
  * The services behind the gateway: each owns the paths under its prefixes, `/<name>` and, for
- * users, sign-in (`/auth/token`) and its public keys (`/.well-known/jwks.json`). `owner` marks the
- * services whose data belongs to someone: their writes need a caller (and their reads, with PRIVATE_READS).
+ * users, sign-in (`/auth/token`) and its public keys (`/.well-known/jwks.json`).
  */
 export function upstreamsOf(config: GatewayConfig) {
   return [
-    { name: 'users', url: config.USERS_URL, prefixes: ['/users', '/auth', '/.well-known'], owned: true },
-    { name: 'movies', url: config.MOVIES_URL, prefixes: ['/movies'], owned: false },
-    { name: 'showtimes', url: config.SHOWTIMES_URL, prefixes: ['/showtimes'], owned: false },
-    { name: 'bookings', url: config.BOOKINGS_URL, prefixes: ['/bookings'], owned: true },
+    { name: 'users', url: config.USERS_URL, prefixes: ['/users', '/auth', '/.well-known'] },
+    { name: 'movies', url: config.MOVIES_URL, prefixes: ['/movies'] },
+    { name: 'showtimes', url: config.SHOWTIMES_URL, prefixes: ['/showtimes'] },
+    { name: 'bookings', url: config.BOOKINGS_URL, prefixes: ['/bookings'] },
   ] as const
 }
 export type Upstream = ReturnType<typeof upstreamsOf>[number]

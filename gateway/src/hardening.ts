@@ -7,6 +7,9 @@ import fp from 'fastify-plugin'
 import helmet from 'helmet'
 import type { GatewayConfig } from './config.js'
 
+// Requests that make the users service hash a password: sign-in (token or web session), sign-up.
+const PASSWORD_ROUTES = new Set(['/auth/token', '/auth/session', '/users'])
+
 /**
  * The headers helmet's defaults (what @fastify/helmet sets) put on a response, worked out once.
  * They never vary here, and running helmet on every request cost about 50 µs of CPU, a third of
@@ -58,6 +61,21 @@ export const hardening = fp(
         new HttpError(429, `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { code: 'RATE_LIMITED' }),
     })
     fastify.addHook('onRequest', fastify.rateLimit())
+
+    // What checks a password costs the users service ~100 ms of CPU (scrypt): a client may ask for
+    // that far less often than for anything else, so that it cannot queue up every sign-in.
+    const passwordLimit = fastify.createRateLimit({ max: config.PASSWORD_RATE_LIMIT_MAX })
+    fastify.addHook('onRequest', async (request) => {
+      if (request.method !== 'POST' || !PASSWORD_ROUTES.has(request.url.split('?', 1)[0] ?? '')) return
+      const limit = await passwordLimit(request)
+      if (!limit.isAllowed && limit.isExceeded) {
+        const retryAfter = Math.ceil(limit.ttl / 1000)
+        throw new HttpError(429, `too many sign-ins and sign-ups; retry in ${retryAfter} s`, {
+          code: 'RATE_LIMITED',
+          headers: { 'retry-after': String(retryAfter) },
+        })
+      }
+    })
   },
   { name: 'gateway-hardening' },
 )

@@ -137,16 +137,17 @@ function outcomeOf(reply: FastifyReply): PeerOutcome | 'not_sent' {
 }
 
 const READS = new Set(['GET', 'HEAD'])
+// Where someone's own data lives: under these, changes need a caller, and reads too when private.
+const OWNED_PREFIXES = new Set(['/users', '/bookings'])
 
 /**
- * Whether the request must name its caller before it is forwarded: every change to someone's data
- * but sign-up and sign-in (POST), and reading it when reads are private. Whether that caller may
- * do it (403) is for the service to say.
+ * Whether a request under `prefix` (the route it matched, so `/%75sers` is `/users` too) must name
+ * its caller before it is forwarded: every change to someone's data but sign-up (POST), and
+ * reading it when reads are private. Whether that caller may do it (403) is for the service to say.
  */
-function needsCaller(upstream: Upstream, request: FastifyRequest, privateReads: boolean): boolean {
-  if (!upstream.owned || request.method === 'POST') return false
-  if (!READS.has(request.method)) return true
-  return privateReads && (request.url.startsWith('/users') || request.url.startsWith('/bookings'))
+function needsCaller(prefix: string, method: string, privateReads: boolean): boolean {
+  if (!OWNED_PREFIXES.has(prefix) || method === 'POST') return false
+  return READS.has(method) ? privateReads : true
 }
 
 /**
@@ -178,17 +179,19 @@ export async function upstreamProxy(
     done()
   })
 
-  fastify.addHook('onRequest', async (request, reply) => {
-    const required = needsCaller(upstream, request, config.PRIVATE_READS)
-    const caller = await edgeCaller(verifier, request, reply, required)
-    if (!caller && required) {
-      throw unauthenticated('sign in first: this needs an Authorization: Bearer token')
-    }
-  })
-
   // One child context per prefix: the proxy plugin decorates the reply once per context.
   for (const prefix of upstream.prefixes) {
-    await fastify.register(async (child) => forward(child, upstream, prefix, pool, config))
+    await fastify.register(async (child) => {
+      // Public data takes no session (the cookie is not even read); a bad Authorization header is
+      // refused anywhere. Where a caller is needed and missing, 401 before anything is forwarded.
+      const owned = OWNED_PREFIXES.has(prefix)
+      child.addHook('onRequest', async (request, reply) => {
+        const required = needsCaller(prefix, request.method, config.PRIVATE_READS)
+        const caller = await edgeCaller(verifier, request, reply, { required, session: owned })
+        if (!caller && required) throw unauthenticated('sign in first: this needs an Authorization: Bearer token')
+      })
+      await forward(child, upstream, prefix, pool, config)
+    })
   }
 }
 

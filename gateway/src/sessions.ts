@@ -51,19 +51,21 @@ export function assertNotCrossSite(request: FastifyRequest): void {
 }
 
 /**
- * The caller of a request from its Authorization header or else its session cookie; undefined
- * without either. A bad Authorization header is a 401. A bad or expired session cookie is cleared,
- * and is a 401 only when the request needs a caller (`required`): public reads go on without it.
- * A cookie-borne token is put in the Authorization header, which is what the services read.
+ * The caller of a request from its Authorization header or else (where `session` allows) its
+ * session cookie; undefined without either. A bad Authorization header is a 401. A bad or expired
+ * session cookie is cleared, and is a 401 only when the request needs a caller (`required`):
+ * public reads go on without it. A cookie-borne token is put in the Authorization header, which is
+ * what the services read.
  */
 export async function edgeCaller(
   verifier: TokenVerifier,
   request: FastifyRequest,
   reply: FastifyReply,
-  required: boolean,
+  { required, session }: { required: boolean; session: boolean },
 ): Promise<Caller | undefined> {
   const { authorization } = request.headers
   if (authorization !== undefined) return verifier.verify(bearerTokenOf(authorization))
+  if (!session) return undefined
   const token = sessionCookieOf(request)
   if (token === undefined) return undefined
   let caller: Caller

@@ -27,3 +27,24 @@ export function upstreamClients(
     ]),
   )
 }
+
+// Sign-ins wait on a password hash (~100 ms each): enough connections that a queue of them does
+// not hold up the fetch of signing keys, which shares this client.
+const IDENTITY_CONNECTIONS = 16
+
+/**
+ * The gateway's own calls to the users service about identity (web sign-in, the signing keys),
+ * apart from the /status probe's single connection: a burst of sign-ins must not stall probes or
+ * key fetches. No breaker, as for proxied calls: the answer passes on.
+ */
+export function identityClient(fastify: FastifyInstance, url: string, config: GatewayConfig): PeerClient {
+  return createPeerClient(fastify, {
+    name: 'users',
+    baseUrl: url,
+    connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+    responseTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    connections: IDENTITY_CONNECTIONS,
+    replicaRefreshMs: config.REPLICA_REFRESH_MS,
+    breaker: null,
+  })
+}

@@ -21,7 +21,8 @@ export function safeNextPath(next: string | null | undefined, origin: string): s
   } catch {
     return '/'
   }
-  if (url.origin !== new URL(origin).origin || isSignInPage(url.pathname)) return '/'
+  // `/..//evil.example` resolves to the path `//evil.example`, which as a link names another host.
+  if (url.origin !== new URL(origin).origin || url.pathname.startsWith('//') || isSignInPage(url.pathname)) return '/'
   return `${url.pathname}${url.search}${url.hash}`
 }
 

@@ -35,6 +35,10 @@ t.test('anything else leads home: another site, a scheme, no leading slash, noth
     '/\t/evil.example',
     '/\n/evil.example',
     '/\r\n/evil.example',
+    // Dot segments that resolve to a path starting `//`, which a link reads as another host.
+    '/..//evil.example',
+    '/./..//evil.example/users',
+    '/users/..//evil.example',
     'https://evil.example/',
     'https://cinema.example/users',
     'javascript:alert(1)',

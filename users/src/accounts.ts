@@ -71,13 +71,19 @@ export class Accounts {
     return this.issue(username)
   }
 
-  /** Whether `password` is the user's current one (the demo password stands for a missing one in demo mode). */
+  /**
+   * Whether `password` is the user's current one (the demo password stands for a missing one in
+   * demo mode). Counted as a sign-in attempt: a stolen session cannot guess the password this way.
+   */
   async isPasswordOf(username: string, password: string): Promise<boolean> {
+    await this.#countAttempt(username)
     const [user] = await this.db.query<{ password_hash: string | null }>(
       'SELECT password_hash FROM users WHERE id = $1',
       [username],
     )
-    return verifyPassword(password, user?.password_hash ?? this.fallbackHash)
+    const matches = await verifyPassword(password, user?.password_hash ?? this.fallbackHash)
+    if (matches) await this.db.query('DELETE FROM sign_in_attempts WHERE username = $1', [username])
+    return matches
   }
 
   async issue(username: string): Promise<IssuedToken> {

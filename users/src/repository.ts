@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import {
   contracts,
+  MAX_TOKEN_TTL_SECONDS,
   type Migration,
   type Queryable,
   readDataFile,
@@ -31,12 +32,19 @@ export class UserRepository {
     return user
   }
 
-  /** Creates the user, active now, with their password's hash; undefined when the id is taken. */
+  /**
+   * Creates the user, active now, with their password's hash; undefined when the id is taken, or
+   * was deleted so recently that a token issued to its former holder may still be valid.
+   */
   async create(id: string, name: string, passwordHash: string): Promise<contracts.User | undefined> {
     const [user] = await this.db.query<contracts.User>(
-      `INSERT INTO users (id, name, last_active, password_hash) VALUES ($1, $2, extract(epoch FROM now())::bigint, $3)
+      `INSERT INTO users (id, name, last_active, password_hash)
+       SELECT $1, $2, extract(epoch FROM now())::bigint, $3
+       WHERE NOT EXISTS (
+         SELECT 1 FROM deleted_usernames WHERE username = $1 AND deleted_at > now() - make_interval(secs => $4)
+       )
        ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-      [id, name, passwordHash],
+      [id, name, passwordHash, MAX_TOKEN_TTL_SECONDS],
     )
     return user
   }
@@ -51,8 +59,15 @@ export class UserRepository {
     return user
   }
 
+  /** Deletes the user, and holds their name back from sign-up while their tokens may live. */
   async remove(id: string): Promise<boolean> {
-    return (await this.db.query('DELETE FROM users WHERE id = $1 RETURNING id', [id])).length === 1
+    const removed = await this.db.query(
+      `WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id)
+       INSERT INTO deleted_usernames (username) SELECT id FROM gone
+       ON CONFLICT (username) DO UPDATE SET deleted_at = now() RETURNING username`,
+      [id],
+    )
+    return removed.length === 1
   }
 }
 

@@ -82,7 +82,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
       },
     },
     async (request, reply) => {
-      const caller = await edgeCaller(verifier, request, reply, true)
+      const caller = await edgeCaller(verifier, request, reply, { required: true, session: true })
       if (!caller) throw unauthenticated('not signed in')
       return reply.header('cache-control', 'no-store').send(sessionOf(caller))
     },

@@ -24,6 +24,8 @@ export const REMOTE_KEY_DEFAULTS: RemoteKeySetOptions = { maxAgeMs: 10 * 60_000,
 export class RemoteKeySet implements KeySource {
   #keys = new Map<string, VerificationKey>()
   #fetchedAt = Number.NEGATIVE_INFINITY
+  /** When the last fetch began, whether it worked or not. */
+  #triedAt = Number.NEGATIVE_INFINITY
   #fetching: Promise<void> | undefined
 
   constructor(
@@ -40,7 +42,12 @@ export class RemoteKeySet implements KeySource {
       this.#refresh().catch(() => {})
       return key
     }
-    if (age < this.options.refetchCooldownMs) return undefined
+    // Within the cooldown of the last try (answered or failed) an unknown kid is just unknown:
+    // tokens with made-up kids cannot make a fetch each, even while the users service is down.
+    if (Date.now() - this.#triedAt < this.options.refetchCooldownMs) {
+      if (this.#fetchedAt === Number.NEGATIVE_INFINITY) throw this.#unavailable()
+      return undefined
+    }
     await this.#refresh()
     return this.#keys.get(kid)
   }
@@ -53,7 +60,17 @@ export class RemoteKeySet implements KeySource {
     return this.#fetching
   }
 
+  /** No key set yet and none to be had just now: the token cannot be judged, not refused. */
+  #unavailable(): HttpError {
+    return new HttpError(503, `${this.users.name} service is unavailable (its signing keys could not be fetched)`, {
+      code: 'PEER_UNAVAILABLE',
+      service: this.users.name,
+      expose: true,
+    })
+  }
+
   async #fetch(): Promise<void> {
+    this.#triedAt = Date.now()
     const set = await this.users.getJson<unknown>(JWKS_PATH)
     if (!Value.Check(JwkSet, set)) {
       throw new HttpError(502, `${this.users.name} service sent no usable signing keys`, {

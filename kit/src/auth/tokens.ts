@@ -55,6 +55,10 @@ export function unauthenticated(message: string, problem?: 'invalid_token'): Htt
   return new HttpError(401, message, { code: 'UNAUTHENTICATED', headers: { 'www-authenticate': challenge } })
 }
 
+// Clocks of the users service and of a verifier may differ a little: a token issued "in the
+// future" by a few seconds is still good.
+const CLOCK_TOLERANCE_SECONDS = 30
+
 // Verified tokens are remembered by their exact text, so a client using one token for an hour
 // costs one signature check, not one per request. Bounded: the oldest is forgotten first.
 const VERIFIED_CACHE_SIZE = 10_000
@@ -99,6 +103,7 @@ export class TokenVerifier {
         audience: this.options.audience,
         requiredClaims: ['sub', 'exp', 'iat'],
         maxTokenAge: MAX_TOKEN_TTL_SECONDS,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }))
     } catch (error) {
       if (error instanceof HttpError) throw error

@@ -28,6 +28,12 @@ export const Password = Type.String({
 // A name needs a character besides these.
 const VISIBLE = /[^\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{Cn}\p{M}\u2800\u{1D159}]/u
 
+/** The password as given; 400 when it is nothing but white space. */
+function acceptablePassword(password: string, field: string): string {
+  if (!password.trim()) throw new HttpError(400, `${field} must not be only white space`, { code: 'VALIDATION_FAILED' })
+  return password
+}
+
 /** The name trimmed; 400 when nothing of it would show. */
 function nonBlank(name: string): string {
   const trimmed = name.trim()
@@ -106,8 +112,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       },
     },
     async (request, reply) => {
-      const { id, password } = request.body
+      const { id } = request.body
       const name = nonBlank(request.body.name)
+      const password = acceptablePassword(request.body.password, 'body/password')
       const caller = await guard.callerOf(request)
       if (accounts.isReservedForAdmin(id) && caller?.role !== 'admin') {
         throw new HttpError(409, `user id ${id} is reserved`, { code: 'USER_ID_RESERVED' })
@@ -126,7 +133,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
         operationId: 'updateUser',
         tags: ['users'],
         summary: 'Rename a user, or set their password',
-        description: 'The user themselves or an admin. A customer setting a new password gives the current one too.',
+        description:
+          'The user themselves or an admin. Setting one’s own new password takes the current one too (an admin setting someone else’s does not); wrong ones count as failed sign-ins.',
         security: BEARER_SECURITY,
         params: UsernameParams,
         body: Type.Object(
@@ -144,6 +152,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           400: ErrorResponse,
           ...AUTH_RESPONSES,
           404: ErrorResponse,
+          429: ErrorResponse,
           503: ErrorResponse,
         },
       },
@@ -151,12 +160,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
     async (request) => {
       const { username } = request.params
       const caller = await guard.requireActingFor(request, username)
-      const { password, current_password: currentPassword } = request.body
-      if (request.body.name === undefined && password === undefined) {
+      const { current_password: currentPassword } = request.body
+      if (request.body.name === undefined && request.body.password === undefined) {
         throw new HttpError(400, 'body must have name or password', { code: 'VALIDATION_FAILED' })
       }
       const name = request.body.name === undefined ? undefined : nonBlank(request.body.name)
-      if (password !== undefined && caller.role !== 'admin') {
+      const password =
+        request.body.password === undefined ? undefined : acceptablePassword(request.body.password, 'body/password')
+      // Only an admin changing someone else's password skips the current one: a stolen token of
+      // anyone, admins included, must not be enough to take the account over for good.
+      if (password !== undefined && (caller.role !== 'admin' || caller.username === username)) {
         if (currentPassword === undefined) {
           throw new HttpError(400, 'body/current_password is needed to set a new password', {
             code: 'VALIDATION_FAILED',
