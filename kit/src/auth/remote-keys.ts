@@ -34,13 +34,17 @@ export class RemoteKeySet implements KeySource {
   ) {}
 
   async keyFor(kid: string): Promise<VerificationKey | undefined> {
-    const age = Date.now() - this.#fetchedAt
     const key = this.#keys.get(kid)
-    if (key && age < this.options.maxAgeMs) return key
     if (key) {
       // Stale but known: answer now, refresh behind it.
-      this.#refresh().catch(() => {})
+      if (Date.now() - this.#fetchedAt >= this.options.maxAgeMs) this.#refresh().catch(() => {})
       return key
+    }
+    // A fetch under way may bring it: wait for that one rather than judge without it.
+    if (this.#fetching) {
+      await this.#fetching.catch(() => {})
+      const fetched = this.#keys.get(kid)
+      if (fetched) return fetched
     }
     // Within the cooldown of the last try (answered or failed) an unknown kid is just unknown:
     // tokens with made-up kids cannot make a fetch each, even while the users service is down.

@@ -81,7 +81,7 @@ export class TokenVerifier {
   async verify(token: string): Promise<Caller> {
     const known = this.#verified.get(token)
     if (known) {
-      if (known.expiresAt * 1000 > Date.now()) return known
+      if ((known.expiresAt + CLOCK_TOLERANCE_SECONDS) * 1000 > Date.now()) return known
       this.#verified.delete(token)
       throw unauthenticated('the token has expired; sign in again', 'invalid_token')
     }

@@ -1,0 +1,93 @@
+// Password hashing (issue 12): scrypt with the documented parameters, a fresh salt per hash,
+// verification in constant time, and a cost of tens of milliseconds per hash on this machine.
+import fc from 'fast-check'
+import t from 'tap'
+import { hashPassword, verifyPassword } from '../src/passwords.js'
+
+// `$scrypt$ln=15,r=8,p=1$<16-byte salt, base64>$<32-byte key, base64>`
+const STORED = /^\$scrypt\$ln=15,r=8,p=1\$([A-Za-z0-9+/]{22}==)\$([A-Za-z0-9+/]{43}=)$/
+
+t.test('the stored form: scrypt, its parameters, a 16-byte salt and a 32-byte key', async (t) => {
+  const stored = await hashPassword('correct horse battery staple')
+  t.match(stored, STORED)
+  const [, salt, key] = STORED.exec(stored) ?? []
+  t.equal(Buffer.from(salt ?? '', 'base64').length, 16, 'salt bytes')
+  t.equal(Buffer.from(key ?? '', 'base64').length, 32, 'key bytes')
+  t.notOk(stored.includes('correct horse'), 'the password is not in it')
+})
+
+t.test('a salt of its own for every hash: the same password never hashes alike', async (t) => {
+  const hashes = await Promise.all(Array.from({ length: 4 }, () => hashPassword('the-same-password')))
+  const salts = hashes.map((stored) => STORED.exec(stored)?.[1])
+  t.equal(new Set(hashes).size, hashes.length, 'four different hashes')
+  t.equal(new Set(salts).size, salts.length, 'four different salts')
+  for (const stored of hashes) t.ok(await verifyPassword('the-same-password', stored), 'each verifies')
+})
+
+t.test('verify: the password itself only', async (t) => {
+  const password = 'Tr0ub4dor&3-with-a-tail'
+  const stored = await hashPassword(password)
+  t.equal(await verifyPassword(password, stored), true, 'the password')
+  for (const wrong of [
+    '',
+    'tr0ub4dor&3-with-a-tail',
+    'Tr0ub4dor&3-with-a-tai',
+    `${password} `,
+    ` ${password}`,
+    'Tr0ub4dor&3-with-a-tail'.normalize('NFKD').toUpperCase(),
+  ]) {
+    t.equal(await verifyPassword(wrong, stored), false, `not ${JSON.stringify(wrong)}`)
+  }
+  // (Trailing NUL characters are not tried: scrypt's HMAC pads its key with zeros, so "x" and
+  // "x\u0000" derive the same key in every scrypt; the API refuses control characters in bodies.)
+  // The same text however it is composed: é as one code point or as e and a combining accent.
+  const composed = await hashPassword('caf\u00e9-password')
+  t.equal(await verifyPassword('cafe\u0301-password', composed), true, 'NFC and NFD alike')
+  // Something that is not a stored hash matches nothing (an account without one cannot be entered).
+  for (const stored of ['', 'plain-text', '$scrypt$ln=15,r=8,p=1$$', '$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA']) {
+    t.equal(await verifyPassword('plain-text', stored), false, `not a hash: ${JSON.stringify(stored)}`)
+  }
+  // A changed key, salt or parameter: no match.
+  const [, salt, key] = STORED.exec(stored) ?? []
+  const flipped = Buffer.from(key ?? '', 'base64')
+  flipped[0] = (flipped[0] ?? 0) ^ 1
+  t.equal(await verifyPassword(password, stored.replace(key ?? '', flipped.toString('base64'))), false, 'key changed')
+  const otherSalt = Buffer.alloc(16, 7).toString('base64')
+  t.equal(await verifyPassword(password, stored.replace(salt ?? '', otherSalt)), false, 'salt changed')
+  t.equal(await verifyPassword(password, stored.replace('ln=15', 'ln=14')), false, 'cost changed')
+})
+
+t.test('generated passwords: each verifies against its own hash and no other', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.string({ unit: 'grapheme', minLength: 10, maxLength: 40 }),
+      fc.string({ unit: 'grapheme', minLength: 10, maxLength: 40 }),
+      async (password, other) => {
+        const stored = await hashPassword(password)
+        if (!(await verifyPassword(password, stored))) return false
+        return password.normalize('NFC') === other.normalize('NFC') || !(await verifyPassword(other, stored))
+      },
+    ),
+    { numRuns: 8 },
+  )
+  t.pass('8 generated pairs')
+})
+
+t.test('a hash costs tens of milliseconds, not microseconds nor seconds', async (t) => {
+  const times: number[] = []
+  for (let index = 0; index < 5; index++) {
+    const started = performance.now()
+    await hashPassword(`timing-password-${index}`)
+    times.push(performance.now() - started)
+  }
+  const stored = await hashPassword('timing-password')
+  const verifyStarted = performance.now()
+  await verifyPassword('timing-password', stored)
+  const verifyMs = performance.now() - verifyStarted
+  const median = times.sort((a, b) => a - b)[2] as number
+  t.comment(
+    `scrypt N=2^15 r=8 p=1: ${median.toFixed(1)} ms per hash (median of 5: ${times.map((ms) => ms.toFixed(0)).join(', ')}), verify ${verifyMs.toFixed(1)} ms`,
+  )
+  t.ok(median >= 30 && median <= 400, `${median.toFixed(1)} ms per hash, within 30–400 ms`)
+  t.ok(verifyMs >= 30 && verifyMs <= 400, `${verifyMs.toFixed(1)} ms per verification, within 30–400 ms`)
+})
