@@ -11,6 +11,7 @@ export {
 export { JWKS_PATH, REMOTE_KEY_DEFAULTS, RemoteKeySet } from './auth/remote-keys.js'
 export {
   type Caller,
+  generateSigningKey,
   importPublicJwk,
   JwkSet,
   type KeySource,

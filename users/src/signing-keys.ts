@@ -1,13 +1,12 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import {
   type Database,
+  generateSigningKey,
   type KeySource,
   MAX_TOKEN_TTL_SECONDS,
   type PublicJwk,
-  TOKEN_ALGORITHM,
   type VerificationKey,
 } from '@cinema/kit'
-import { calculateJwkThumbprint, exportJWK } from 'jose'
 
 // Any fixed 64-bit key: replicas needing a key together make one, not one each.
 const SIGNING_KEY_LOCK = 727_274_012
@@ -101,17 +100,8 @@ export class SigningKeys implements KeySource {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [SIGNING_KEY_LOCK])
       const made = await this.#newest(tx)
       if (made) return made
-      const { privateKey, publicKey } = generateKeyPairSync('ed25519')
-      const exported = await exportJWK(publicKey)
-      const kid = await calculateJwkThumbprint(exported)
-      const jwk: PublicJwk = {
-        kty: 'OKP',
-        crv: 'Ed25519',
-        x: exported.x as string,
-        kid,
-        alg: TOKEN_ALGORITHM,
-        use: 'sig',
-      }
+      const { privateKey, jwk } = await generateSigningKey()
+      const { kid } = jwk
       await tx.query('UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL', [])
       await tx.query('INSERT INTO signing_keys (kid, private_key, public_jwk) VALUES ($1, $2, $3)', [
         kid,

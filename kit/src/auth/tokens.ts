@@ -1,5 +1,13 @@
-import type { KeyObject, webcrypto } from 'node:crypto'
-import { importJWK, type JWK, type JWTHeaderParameters, errors as joseErrors, jwtVerify } from 'jose'
+import { generateKeyPairSync, type KeyObject, type webcrypto } from 'node:crypto'
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  importJWK,
+  type JWK,
+  type JWTHeaderParameters,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose'
 import { Type } from 'typebox'
 import { ROLES, type Role } from '../contracts.js'
 import { HttpError } from '../errors.js'
@@ -43,6 +51,17 @@ export type VerificationKey = webcrypto.CryptoKey | KeyObject
 /** Where a verifier finds the public key a token names by `kid`. */
 export interface KeySource {
   keyFor(kid: string): Promise<VerificationKey | undefined>
+}
+
+/** A new Ed25519 key pair: the private key to sign with, and the public one as published, its thumbprint as `kid`. */
+export async function generateSigningKey(): Promise<{ privateKey: KeyObject; jwk: PublicJwk }> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const exported = await exportJWK(publicKey)
+  const kid = await calculateJwkThumbprint(exported)
+  return {
+    privateKey,
+    jwk: { kty: 'OKP', crv: 'Ed25519', x: exported.x as string, kid, alg: TOKEN_ALGORITHM, use: 'sig' },
+  }
 }
 
 export function importPublicJwk(jwk: PublicJwk): Promise<VerificationKey> {
