@@ -1,8 +1,11 @@
 import {
   type Caller,
   contracts,
+  ERROR_CODES,
   type ErrorBody,
+  type ErrorCode,
   ErrorResponse,
+  HttpError,
   type PeerClient,
   type TokenVerifier,
   unauthenticated,
@@ -12,6 +15,23 @@ import { Type } from 'typebox'
 import { assertNotCrossSite, clearSessionCookie, edgeCaller, SESSION_COOKIE, setSessionCookie } from '../sessions.js'
 
 const { Session } = contracts
+
+// What the users service may answer a sign-in with, besides a token.
+const REFUSALS = new Set([400, 401, 429])
+
+/** The users service's refusal as it said it (400, 401, 429 with its Retry-After); anything else is a bad answer. */
+function refusalOf(statusCode: number, body: unknown, retryAfter: string | string[] | undefined): HttpError {
+  const said = (typeof body === 'object' && body !== null ? body : {}) as Partial<ErrorBody>
+  if (!REFUSALS.has(statusCode) || typeof said.message !== 'string' || !ERROR_CODES.includes(said.code as ErrorCode)) {
+    return new HttpError(502, `users service refused the sign-in with ${statusCode}`, {
+      code: 'PEER_BAD_ANSWER',
+      service: 'users',
+      expose: true,
+    })
+  }
+  const headers = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined
+  return new HttpError(statusCode, said.message, { code: said.code as ErrorCode, headers })
+}
 
 const sessionOf = (caller: Caller): contracts.Session => ({
   username: caller.username,
@@ -47,6 +67,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
           401: ErrorResponse,
           403: ErrorResponse,
           429: ErrorResponse,
+          502: ErrorResponse,
           503: ErrorResponse,
           504: ErrorResponse,
         },
@@ -57,12 +78,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
       const answer = await users
         .onBehalfOf(request)
         .request({ method: 'POST', path: '/auth/token', body: request.body })
-      if (answer.statusCode !== 200) {
-        const retryAfter = answer.headers['retry-after']
-        if (typeof retryAfter === 'string') reply.header('retry-after', retryAfter)
-        // The users service's refusal as it said it: 400, 401 or 429.
-        return reply.code(answer.statusCode as 401).send(answer.body as ErrorBody)
-      }
+      if (answer.statusCode !== 200) throw refusalOf(answer.statusCode, answer.body, answer.headers['retry-after'])
       const token = (answer.body as { access_token: string }).access_token
       const caller = await verifier.verify(token)
       setSessionCookie(reply, token, caller)
