@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { showtimesService } from '../../showtimes/src/app.js'
+import { bearer, DEMO_ADMIN, TestIssuer } from '../../test/helpers/auth.js'
 import { build, deadUrl, json, listen, stub } from '../../test/helpers/servers.js'
 import { bookingsService } from '../src/app.js'
 
@@ -16,7 +17,16 @@ const SEEDED = {
   },
 }
 
-/** The bookings service with a real showtimes service and a users stand-in that knows `users`. */
+// Signs the tokens of these tests; the users stand-in publishes its key.
+const issuer = await TestIssuer.create()
+/** `Authorization` of `username` (a customer unless `role` says otherwise). */
+const as = async (username: string, role: 'customer' | 'admin' = 'customer') =>
+  bearer(await issuer.token(username, { role }))
+
+/**
+ * The bookings service with a real showtimes service and a users stand-in that knows `users` and
+ * serves the test issuer's keys.
+ */
 async function setup(t: Test, env: Record<string, string> = {}) {
   const showtimes = await build(t, showtimesService)
   const showtimesUrl = await listen(showtimes)
@@ -27,6 +37,7 @@ async function setup(t: Test, env: Record<string, string> = {}) {
     ...Array.from({ length: 5 }, (_, i) => `user_${i}`),
   ])
   const users = await stub((req, res) => {
+    if (TestIssuer.isJwksPath(req.url)) return json(res, 200, issuer.jwks)
     const username = decodeURIComponent(req.url?.split('/')[2] ?? '')
     if (known.has(username)) json(res, 200, { id: username, name: username, last_active: 0 })
     else json(res, 404, { statusCode: 404, error: 'Not Found', message: 'no such user' })
@@ -62,11 +73,12 @@ t.test('reads: the original bookings, per user, 404 for a user without any', asy
 
 t.test('PUT books once: 201 with the booking, then 200; the read shows it', async (t) => {
   const { app, users } = await setup(t)
+  const jim = await as('jim_halpert')
   const put = () =>
     app.inject({
       method: 'PUT',
       url: `/bookings/jim_halpert/20151130/${DINOSAUR}`,
-      headers: { 'x-request-id': 'book-1', 'content-type': 'application/json' },
+      headers: { 'x-request-id': 'book-1', 'content-type': 'application/json', ...jim },
       payload: '{"ignored": true}',
     })
   const created = await put()
@@ -83,9 +95,11 @@ t.test('PUT books once: 201 with the booking, then 200; the read shows it', asyn
 
 t.test('PUT refuses what the owning services deny', async (t) => {
   const { app } = await setup(t)
-  const put = (path: string) => app.inject({ method: 'PUT', url: `/bookings/${path}` })
+  const admin = await as(DEMO_ADMIN, 'admin')
+  const dwight = await as('dwight_schrute')
+  const put = (path: string, headers = dwight) => app.inject({ method: 'PUT', url: `/bookings/${path}`, headers })
 
-  const unknownUser = await put(`jim_the_duck_guy/20151201/${CREED}`)
+  const unknownUser = await put(`jim_the_duck_guy/20151201/${CREED}`, admin)
   t.equal(unknownUser.statusCode, 404)
   t.same(unknownUser.json(), {
     statusCode: 404,
@@ -118,7 +132,9 @@ t.test('PUT refuses what the owning services deny', async (t) => {
 
 t.test('DELETE cancels: 204, then 404', async (t) => {
   const { app } = await setup(t)
-  const cancel = () => app.inject({ method: 'DELETE', url: `/bookings/dwight_schrute/20151205/${MARTIAN}` })
+  const dwight = await as('dwight_schrute')
+  const cancel = () =>
+    app.inject({ method: 'DELETE', url: `/bookings/dwight_schrute/20151205/${MARTIAN}`, headers: dwight })
   const first = await cancel()
   t.equal(first.statusCode, 204)
   t.equal(first.body, '')
@@ -131,14 +147,23 @@ t.test('DELETE cancels: 204, then 404', async (t) => {
     code: 'BOOKING_NOT_FOUND',
   })
   t.same((await app.inject('/bookings/dwight_schrute')).json()['20151205'], ['276c79ec-a26a-40a6-b3d3-fb242a5947b6'])
-  t.equal((await app.inject({ method: 'DELETE', url: `/bookings/dwight_schrute/12-05/${MARTIAN}` })).statusCode, 400)
+  t.equal(
+    (await app.inject({ method: 'DELETE', url: `/bookings/dwight_schrute/12-05/${MARTIAN}`, headers: dwight }))
+      .statusCode,
+    400,
+  )
 })
 
 t.test('peers down or slow: 503/504 naming them, nothing written', async (t) => {
   const slow = await stub(() => {}) // accepts and never answers
   t.teardown(() => slow.close())
   const { app } = await setup(t, { USERS_URL: await deadUrl(), PEER_TIMEOUT_MS: '300' })
-  const down = await app.inject({ method: 'PUT', url: `/bookings/dwight_schrute/20151130/${DINOSAUR}` })
+  const dwight = await as('dwight_schrute')
+  const down = await app.inject({
+    method: 'PUT',
+    url: `/bookings/dwight_schrute/20151130/${DINOSAUR}`,
+    headers: dwight,
+  })
   t.equal(down.statusCode, 503)
   t.same(down.json(), {
     statusCode: 503,
@@ -153,6 +178,7 @@ t.test('peers down or slow: 503/504 naming them, nothing written', async (t) => 
   const timedOut = await withSlowShowtimes.inject({
     method: 'PUT',
     url: `/bookings/dwight_schrute/20151130/${DINOSAUR}`,
+    headers: dwight,
   })
   t.equal(timedOut.statusCode, 504)
   t.equal(timedOut.json().message, 'showtimes service did not answer within 300 ms')
@@ -170,8 +196,14 @@ t.test('concurrency over HTTP: uniqueness is the database’s job', async (t) =>
   const distinct = Array.from({ length: 5 }, (_, i) => pairs.map((pair) => ({ ...pair, username: `user_${i}` })))
     .flat()
     .slice(0, 100)
+  const tokens = new Map<string, Record<string, string>>()
+  for (const username of ['jim_halpert', ...Array.from({ length: 5 }, (_, i) => `user_${i}`)]) {
+    tokens.set(username, await as(username))
+  }
   const put = ({ username, date, movieId }: { username: string; date: string; movieId: string }) =>
-    fetch(`${url}/bookings/${username}/${date}/${movieId}`, { method: 'PUT' }).then((response) => response.status)
+    fetch(`${url}/bookings/${username}/${date}/${movieId}`, { method: 'PUT', headers: tokens.get(username) }).then(
+      (response) => response.status,
+    )
 
   const statuses = await Promise.all(distinct.map(put))
   t.same(statuses.filter((status) => status === 201).length, 100, '100 concurrent PUTs of distinct bookings all land')

@@ -107,6 +107,34 @@ const HTTP_CASES: { name: string; path: string; init?: RequestInit; status: numb
   { name: 'unknown method', path: '/users', init: { method: 'OPTIONS' }, status: 404, code: 'NOT_FOUND' },
   { name: 'path part over maxParamLength', path: `/users/${'a'.repeat(101)}`, status: 414, code: 'URL_TOO_LONG' },
   { name: 'bad percent-encoding', path: '/users/%', status: 400, code: 'BAD_REQUEST' },
+  {
+    name: 'a write without a token',
+    path: '/users/dwight_schrute',
+    init: { method: 'DELETE' },
+    status: 401,
+    code: 'UNAUTHENTICATED',
+  },
+  {
+    name: 'an Authorization header that is no bearer token',
+    path: '/users/dwight_schrute',
+    init: { method: 'DELETE', headers: { authorization: 'Basic ZHdpZ2h0OmJlZXRz' } },
+    status: 401,
+    code: 'UNAUTHENTICATED',
+  },
+  {
+    name: 'a bearer token that is not a token',
+    path: '/users/dwight_schrute',
+    init: { method: 'DELETE', headers: { authorization: 'Bearer a.b.c' } },
+    status: 401,
+    code: 'UNAUTHENTICATED',
+  },
+  {
+    name: 'a wrong password',
+    path: '/auth/token',
+    init: { method: 'POST', headers: json, body: JSON.stringify({ username: 'nobody', password: 'not-a-password' }) },
+    status: 401,
+    code: 'BAD_CREDENTIALS',
+  },
 ]
 
 t.test('HTTP errors: one shape, the same body straight and through the gateway', async (t) => {

@@ -1,15 +1,20 @@
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
 import t, { type Test } from 'tap'
 import { moviesService } from '../../movies/src/app.js'
+import { bearer, DEMO_ENV, signIn, TestIssuer } from '../../test/helpers/auth.js'
 import { build, deadUrl, json, listen, parseRawResponse, rawConnection, stub } from '../../test/helpers/servers.js'
 import { usersService } from '../../users/src/app.js'
 import { gatewayService } from '../src/app.js'
 
 const CREED = '267eedb8-0f5d-42d5-8f43-72426b9fb3e6'
 
-/** An upstream that answers with what it received. */
-const echo = () =>
+// Signs the tokens of these tests; the users stand-ins publish its key.
+const issuer = await TestIssuer.create()
+
+/** An upstream that answers with what it received; as users, it publishes `keys`' JWKS too. */
+const echo = (keys?: TestIssuer) =>
   stub((req, res) => {
+    if (keys && TestIssuer.isJwksPath(req.url)) return json(res, 200, keys.jwks)
     let body = ''
     req.on('data', (chunk) => {
       body += chunk
@@ -22,7 +27,12 @@ async function gateway(t: Test, env: Record<string, string>) {
 }
 
 t.test('forwards each prefix and everything below it, path, query, method and body unchanged', async (t) => {
-  const upstreams = { users: await echo(), movies: await echo(), showtimes: await echo(), bookings: await echo() }
+  const upstreams = {
+    users: await echo(issuer),
+    movies: await echo(),
+    showtimes: await echo(),
+    bookings: await echo(),
+  }
   t.teardown(() => Promise.all(Object.values(upstreams).map((upstream) => upstream.close())))
   const app = await gateway(t, {
     USERS_URL: upstreams.users.url,
@@ -37,6 +47,7 @@ t.test('forwards each prefix and everything below it, path, query, method and bo
     ['showtimes', '/showtimes/20151201?debug=1'],
     ['bookings', '/bookings/dwight_schrute'],
     ['users', '/users/dwight_schrute/suggested?limit=2&x=a%20b'],
+    ['users', '/auth/token?x=1'],
   ] as const) {
     const response = await app.inject(path)
     t.equal(response.statusCode, 200, path)
@@ -47,6 +58,7 @@ t.test('forwards each prefix and everything below it, path, query, method and bo
   const put = await app.inject({
     method: 'PUT',
     url: `/bookings/dwight_schrute/20151201/${CREED}`,
+    headers: bearer(await issuer.token('dwight_schrute')),
     payload: { note: 'kept' },
   })
   t.same(
@@ -156,20 +168,25 @@ t.test('an unreachable service is a 503 JSON naming it; a slow one a 504; unknow
 })
 
 t.test('a service’s 503 passes through at once, never retried', async (t) => {
-  const busy = await stub((_req, res) =>
-    json(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'busy' }),
+  // Busy for everything but its keys, which the gateway needs to check the DELETE's token.
+  const busy = await stub((req, res) =>
+    TestIssuer.isJwksPath(req.url)
+      ? json(res, 200, issuer.jwks)
+      : json(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'busy' }),
   )
   t.teardown(() => busy.close())
   const app = await gateway(t, { USERS_URL: busy.url })
   const url = await listen(app)
+  const dwight = bearer(await issuer.token('dwight_schrute'))
+  const served = () => busy.requests.filter((request) => !TestIssuer.isJwksPath(request.url)).length
   for (const method of ['GET', 'HEAD', 'DELETE']) {
-    const before = busy.requests.length
+    const before = served()
     const started = performance.now()
-    const response = await fetch(`${url}/users/dwight_schrute/bookings`, { method })
+    const response = await fetch(`${url}/users/dwight_schrute/bookings`, { method, headers: dwight })
     await response.arrayBuffer()
     const elapsed = performance.now() - started
     t.equal(response.status, 503, method)
-    t.equal(busy.requests.length - before, 1, `${method}: one request reached the service`)
+    t.equal(served() - before, 1, `${method}: one request reached the service`)
     t.ok(elapsed < 50, `${method}: answered in ${elapsed.toFixed(1)} ms`)
   }
   t.same((await app.inject('/users/x')).json(), { statusCode: 503, error: 'Service Unavailable', message: 'busy' })
@@ -233,17 +250,24 @@ t.test('JSON it could not re-send (nested 100,000 deep) is a 400 saying why; the
 })
 
 t.test('Expect: 100-continue is answered by the gateway, and the request forwarded without it', async (t) => {
-  const usersUrl = await listen(await build(t, usersService))
+  const usersUrl = await listen(await build(t, usersService, DEMO_ENV))
   const bookings = await echo()
   t.teardown(() => bookings.close())
   const app = await gateway(t, { USERS_URL: usersUrl, BOOKINGS_URL: bookings.url })
   const gatewayUrl = await listen(app)
 
   /** As curl does: the head with the expectation, the body only after `100 Continue`. */
-  async function expectContinue(base: string, method: string, path: string, body: string) {
+  async function expectContinue(
+    base: string,
+    method: string,
+    path: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ) {
     const connection = await rawConnection(base)
+    const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`)
     connection.send(
-      `${method} ${path} HTTP/1.1\r\nHost: cinema.test\r\nContent-Type: application/json\r\n` +
+      `${method} ${path} HTTP/1.1\r\nHost: cinema.test\r\nContent-Type: application/json\r\n${extra.join('')}` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
     )
     const interim = await connection.until(/\r\n\r\n/)
@@ -256,16 +280,19 @@ t.test('Expect: 100-continue is answered by the gateway, and the request forward
     [gatewayUrl, 'through the gateway'],
   ] as const) {
     const id = route === 'straight' ? 'expect_straight' : 'expect_gateway'
-    const created = await expectContinue(base, 'POST', '/users', JSON.stringify({ id, name: 'Erin Expect' }))
+    const password = 'erin-expects-much'
+    const created = await expectContinue(base, 'POST', '/users', JSON.stringify({ id, name: 'Erin Expect', password }))
     t.equal(created.interim, 'HTTP/1.1 100 Continue\r\n\r\n', `${route}: 100 Continue first`)
     t.equal(created.final.status, 201, `${route}: POST /users 201`)
     t.match(created.final.body, { id, name: 'Erin Expect' })
-    const renamed = await expectContinue(base, 'PATCH', `/users/${id}`, JSON.stringify({ name: 'Erin' }))
+    const erin = bearer(await signIn(base, id, password))
+    const renamed = await expectContinue(base, 'PATCH', `/users/${id}`, JSON.stringify({ name: 'Erin' }), erin)
     t.equal(renamed.final.status, 200, `${route}: PATCH 200`)
     t.match(renamed.final.body, { id, name: 'Erin' })
   }
 
-  const put = await expectContinue(gatewayUrl, 'PUT', '/bookings/jim_halpert/20151130/x', '{"note":"kept"}')
+  const jim = bearer(await signIn(gatewayUrl, 'jim_halpert'))
+  const put = await expectContinue(gatewayUrl, 'PUT', '/bookings/jim_halpert/20151130/x', '{"note":"kept"}', jim)
   t.equal(put.final.status, 200, 'PUT through the gateway')
   t.match(put.final.body, { method: 'PUT', body: '{"note":"kept"}' })
   t.notOk(bookings.requests.at(-1)?.headers.expect, 'the service is not asked to continue')

@@ -49,13 +49,16 @@ t.test('answers: JSON bodies, 404 as undefined; no request id outside a request'
 
   t.same(await peer.getJson('/movies/1'), { id: '1' })
   t.equal(await peer.getJson('/movies/2'), undefined)
-  t.same(seenIds, [undefined, undefined])
+  const answer = await peer.request({ path: '/movies/1' })
+  t.match(answer, { statusCode: 200, body: { id: '1' } })
+  t.equal(answer.headers['content-type'], 'application/json', 'with the headers it was answered with')
+  t.same(seenIds, [undefined, undefined, undefined])
   const text = await metrics.registry.metrics()
-  t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="success"\} 1/)
+  t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="success"\} 2/)
   t.match(text, /peer_request_duration_seconds_count\{peer="movies",method="GET",outcome="client_error"\} 1/)
 })
 
-t.test("each request's peer calls carry its own id, also after reading a body; shared work carries none", async (t) => {
+t.test("each request's peer calls carry its id and token, also after reading a body; shared work none", async (t) => {
   const { url, close, requests } = await stub((_req, res) => {
     // Slow enough that the two requests below are in flight together.
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 50)
@@ -85,8 +88,12 @@ t.test("each request's peer calls carry its own id, also after reading a body; s
   t.teardown(() => app.close())
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
 
+  // A peer checks the caller of the request it serves; the token is passed on as it came.
   const call = (id: string, init: RequestInit) =>
-    fetch(`${base}${init.body ? '/calls' : '/shared'}`, { ...init, headers: { 'x-request-id': id, ...init.headers } })
+    fetch(`${base}${init.body ? '/calls' : '/shared'}`, {
+      ...init,
+      headers: { 'x-request-id': id, authorization: `Bearer ${id}.token.x`, ...init.headers },
+    })
   const paths = (id: string) => JSON.stringify({ paths: [`/${id}/1`, `/${id}/2`] })
   const answers = await Promise.all([
     call('first', { method: 'POST', body: paths('first'), headers: { 'content-type': 'application/json' } }),
@@ -100,20 +107,18 @@ t.test("each request's peer calls carry its own id, also after reading a body; s
   t.same(
     requests
       .filter((request) => request.url !== '/shared')
-      .map((request) => [request.url, request.headers['x-request-id']])
+      .map((request) => [request.url, request.headers['x-request-id'], request.headers.authorization])
       .sort(),
     [
-      ['/first/1', 'first'],
-      ['/first/2', 'first'],
-      ['/second/1', 'second'],
-      ['/second/2', 'second'],
+      ['/first/1', 'first', 'Bearer first.token.x'],
+      ['/first/2', 'first', 'Bearer first.token.x'],
+      ['/second/1', 'second', 'Bearer second.token.x'],
+      ['/second/2', 'second', 'Bearer second.token.x'],
     ],
   )
-  t.equal(
-    requests.find((request) => request.url === '/shared')?.headers['x-request-id'],
-    undefined,
-    'shared work: no id',
-  )
+  const shared = requests.find((request) => request.url === '/shared')
+  t.equal(shared?.headers['x-request-id'], undefined, 'shared work: no id')
+  t.equal(shared?.headers.authorization, undefined, 'shared work: no token')
 })
 
 t.test('a peer that is down gives 503 naming it, quickly', async (t) => {

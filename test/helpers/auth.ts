@@ -1,8 +1,9 @@
 // Credentials for tests: real sign-ins against a running users service, and an issuer of its own
 // (a key pair, its JWKS) for services tested beside a users stand-in.
-import { generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { JWKS_PATH, type PublicJwk, type Role, TOKEN_ALGORITHM } from '@cinema/kit'
-import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose'
+import type { KeyObject } from 'node:crypto'
+import { generateSigningKey, JWKS_PATH, type PublicJwk, type Role, TOKEN_ALGORITHM } from '@cinema/kit'
+import type { FastifyInstance } from 'fastify'
+import { SignJWT } from 'jose'
 
 /** The password of the seeded users when the users service runs with DEMO_CREDENTIALS=true. */
 export const DEMO_PASSWORD = 'cinema-demo'
@@ -28,6 +29,16 @@ export async function signIn(baseUrl: string, username: string, password = DEMO_
   return body.access_token
 }
 
+/** A token from `POST /auth/token` of a users service built in this test (through `inject`). */
+export async function signInTo(users: FastifyInstance, username: string, password = DEMO_PASSWORD): Promise<string> {
+  const response = await users.inject({ method: 'POST', url: '/auth/token', payload: { username, password } })
+  const body = response.json() as { access_token?: string }
+  if (response.statusCode !== 200 || !body.access_token) {
+    throw new Error(`sign-in of ${username}: ${response.statusCode} ${response.body}`)
+  }
+  return body.access_token
+}
+
 export interface TokenOptions {
   role?: Role
   issuer?: string
@@ -45,17 +56,8 @@ export class TestIssuer {
   ) {}
 
   static async create(): Promise<TestIssuer> {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519')
-    const exported = await exportJWK(publicKey)
-    const kid = await calculateJwkThumbprint(exported)
-    return new TestIssuer(privateKey, {
-      kty: 'OKP',
-      crv: 'Ed25519',
-      x: exported.x as string,
-      kid,
-      alg: TOKEN_ALGORITHM,
-      use: 'sig',
-    })
+    const { privateKey, jwk } = await generateSigningKey()
+    return new TestIssuer(privateKey, jwk)
   }
 
   get jwks(): { keys: PublicJwk[] } {

@@ -5,10 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { bearer, signIn } from '../helpers/auth.js'
 import { startPostgres } from '../helpers/postgres.js'
 import { type SystemOptions, startSystem } from '../helpers/system.js'
 
 const DINOSAUR = '720d006c-3a57-4b6a-b18f-9b713b073f3c'
+const PASSWORD = 'kelly-kapoor-2015'
 
 async function writesSurviveSigkill(t: Test, options: SystemOptions) {
   const system = await startSystem({ ...options, only: ['users', 'showtimes', 'bookings'] })
@@ -19,10 +21,13 @@ async function writesSurviveSigkill(t: Test, options: SystemOptions) {
   const created = await fetch(`${users}/users`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'kelly_kapoor', name: 'Kelly Kapoor' }),
+    body: JSON.stringify({ id: 'kelly_kapoor', name: 'Kelly Kapoor', password: PASSWORD }),
   })
   t.equal(created.status, 201, 'user created')
-  const booked = await fetch(`${bookings}/bookings/kelly_kapoor/20151130/${DINOSAUR}`, { method: 'PUT' })
+  const booked = await fetch(`${bookings}/bookings/kelly_kapoor/20151130/${DINOSAUR}`, {
+    method: 'PUT',
+    headers: bearer(await signIn(users, 'kelly_kapoor', PASSWORD)),
+  })
   t.equal(booked.status, 201, 'booking acknowledged')
 
   // Killed right after answering: no graceful shutdown, no chance to flush anything more.
@@ -33,6 +38,7 @@ async function writesSurviveSigkill(t: Test, options: SystemOptions) {
 
   t.same(await (await fetch(`${bookings}/bookings/kelly_kapoor`)).json(), { '20151130': [DINOSAUR] }, 'booking kept')
   t.match(await (await fetch(`${users}/users/kelly_kapoor`)).json(), { id: 'kelly_kapoor', name: 'Kelly Kapoor' })
+  t.ok(await signIn(users, 'kelly_kapoor', PASSWORD), 'password kept')
   const all = (await (await fetch(`${bookings}/bookings`)).json()) as Record<string, unknown>
   t.same(
     Object.keys(all),

@@ -2,18 +2,25 @@
 // named __proto__ with a booking (which used to corrupt every user's bookings and crash bookings at
 // each start), and NUL bytes (which used to be 500s that opened the breakers for everyone).
 import t, { type Test } from 'tap'
+import { bearer, signIn } from '../helpers/auth.js'
 import { startPostgres } from '../helpers/postgres.js'
 import { type RunningSystem, type SystemOptions, startSystem } from '../helpers/system.js'
 
 const DINOSAUR = '720d006c-3a57-4b6a-b18f-9b713b073f3c'
 const SERVICES = ['users', 'movies', 'showtimes', 'bookings', 'gateway']
+const PASSWORD = 'prototype-pollution'
 
+/** Calls through the gateway, as the holder of `token` when one is given. */
 function client(system: RunningSystem) {
   const gateway = system.url('gateway')
-  return (method: string, path: string, body?: unknown) =>
+  return (method: string, path: string, body?: unknown, token?: string) =>
     fetch(`${gateway}${path}`, {
       method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      headers: {
+        ...(token === undefined ? {} : bearer(token)),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
 }
 
@@ -22,8 +29,9 @@ async function prototypeNamedUser(t: Test, system: RunningSystem, persistent: bo
   const allBefore = await (await call('GET', '/bookings')).text()
   const dwightBefore = await (await call('GET', '/bookings/dwight_schrute')).text()
 
-  t.equal((await call('POST', '/users', { id: '__proto__', name: 'Proto' })).status, 201)
-  t.equal((await call('PUT', `/bookings/__proto__/20151130/${DINOSAUR}`)).status, 201)
+  t.equal((await call('POST', '/users', { id: '__proto__', name: 'Proto', password: PASSWORD })).status, 201)
+  const proto = await signIn(system.url('gateway'), '__proto__', PASSWORD)
+  t.equal((await call('PUT', `/bookings/__proto__/20151130/${DINOSAUR}`, undefined, proto)).status, 201)
 
   const expectedAll = `${allBefore.slice(0, -1)},"__proto__":{"20151130":["${DINOSAUR}"]}}`
   const checkReads = async (when: string) => {
@@ -56,11 +64,15 @@ async function prototypeNamedUser(t: Test, system: RunningSystem, persistent: bo
     t.match(await metrics.text(), /http_request_duration_seconds_count/)
   }
 
-  const refused = await call('DELETE', '/users/__proto__')
+  const refused = await call('DELETE', '/users/__proto__', undefined, proto)
   t.equal(refused.status, 409)
   t.equal(((await refused.json()) as { message: string }).message, '__proto__ still has 1 booking; cancel them first')
-  t.equal((await call('DELETE', `/bookings/__proto__/20151130/${DINOSAUR}`)).status, 204)
-  t.equal((await call('DELETE', '/users/__proto__')).status, 204, 'deleted once its booking is cancelled')
+  t.equal((await call('DELETE', `/bookings/__proto__/20151130/${DINOSAUR}`, undefined, proto)).status, 204)
+  t.equal(
+    (await call('DELETE', '/users/__proto__', undefined, proto)).status,
+    204,
+    'deleted once its booking is cancelled',
+  )
   t.equal((await call('GET', '/users/__proto__')).status, 404)
   t.equal(await (await call('GET', '/bookings')).text(), allBefore, 'bookings as they were')
 }
@@ -77,7 +89,7 @@ async function nulBytes(t: Test, system: RunningSystem) {
       code: 'VALIDATION_FAILED',
     })
   }
-  const named = await call('POST', '/users', { id: 'kevin_malone', name: 'Kevin\u0000Malone' })
+  const named = await call('POST', '/users', { id: 'kevin_malone', name: 'Kevin\u0000Malone', password: PASSWORD })
   t.equal(named.status, 400)
   t.equal(((await named.json()) as { message: string }).message, 'body/name must not contain control characters')
 

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap'
 import { bookingsService } from '../../bookings/src/app.js'
 import { moviesService } from '../../movies/src/app.js'
 import { showtimesService } from '../../showtimes/src/app.js'
+import { bearer, DEMO_ADMIN, DEMO_ENV, signInTo } from '../../test/helpers/auth.js'
 import { freePort } from '../../test/helpers/ports.js'
 import { startPostgres } from '../../test/helpers/postgres.js'
 import { build, listen } from '../../test/helpers/servers.js'
@@ -17,13 +18,17 @@ const MARTIAN = 'a8034f44-aee4-44cf-b32c-74cf452aaaae'
 const PROTOTYPE_IDS = ['__proto__', 'constructor']
 const PROTOTYPE_LOOKUPS = ['toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__']
 const PROTOTYPE_KEYS = Object.getOwnPropertyNames(Object.prototype).sort()
+const PASSWORD = 'prototype-pollution'
 
 interface Services {
   users: FastifyInstance
   bookings: FastifyInstance
 }
 
-/** Users and bookings, each calling the other over HTTP, with real movies and showtimes. */
+/**
+ * Users and bookings, each calling the other over HTTP (bookings checks tokens with the users
+ * service's keys), with real movies and showtimes; the seeded users sign in as in the demo.
+ */
 async function startServices(t: Test, databaseUrl?: (service: string) => Promise<string>): Promise<Services> {
   const movies = await build(t, moviesService)
   const showtimes = await build(t, showtimesService)
@@ -39,6 +44,7 @@ async function startServices(t: Test, databaseUrl?: (service: string) => Promise
     MOVIES_URL: moviesUrl,
     SHOWTIMES_URL: showtimesUrl,
     BOOKINGS_URL: await listen(bookings),
+    ...DEMO_ENV,
     ...(await database('users')),
   })
   await users.listen({ host: '127.0.0.1', port: usersPort })
@@ -54,12 +60,20 @@ async function prototypeNamedUsers(t: Test, { users, bookings }: Services) {
   for (const id of PROTOTYPE_IDS) {
     t.equal((await users.inject(`/users/${id}`)).statusCode, 404, `${id} does not exist yet`)
     t.equal((await bookings.inject(`/bookings/${id}`)).statusCode, 404, `${id} has no bookings yet`)
-    const created = await users.inject({ method: 'POST', url: '/users', payload: { id, name: `Mr ${id}` } })
+    const created = await users.inject({
+      method: 'POST',
+      url: '/users',
+      payload: { id, name: `Mr ${id}`, password: PASSWORD },
+    })
     t.equal(created.statusCode, 201, `${id} created`)
     t.match(created.json(), { id, name: `Mr ${id}` })
   }
+  // Each acts for themselves, with the token the users service gave them.
+  const tokens = new Map<string, Record<string, string>>()
+  for (const id of PROTOTYPE_IDS) tokens.set(id, bearer(await signInTo(users, id, PASSWORD)))
+  const as = (id: string) => tokens.get(id) ?? {}
   const put = (id: string, date: string, movieId: string) =>
-    bookings.inject({ method: 'PUT', url: `/bookings/${id}/${date}/${movieId}` })
+    bookings.inject({ method: 'PUT', url: `/bookings/${id}/${date}/${movieId}`, headers: as(id) })
   t.equal((await put('__proto__', '20151130', DINOSAUR)).statusCode, 201)
   t.equal((await put('__proto__', '20151203', DINOSAUR)).statusCode, 201)
   t.equal((await put('__proto__', '20151130', DINOSAUR)).statusCode, 200, 'again: already booked')
@@ -102,27 +116,48 @@ async function prototypeNamedUsers(t: Test, { users, bookings }: Services) {
     unbooked.filter((movie) => movie.id !== DINOSAUR).slice(0, 3),
     'suggestions leave out what __proto__ booked',
   )
-  const renamed = await users.inject({ method: 'PATCH', url: '/users/constructor', payload: { name: 'Builder' } })
+  const renamed = await users.inject({
+    method: 'PATCH',
+    url: '/users/constructor',
+    headers: as('constructor'),
+    payload: { name: 'Builder' },
+  })
   t.equal(renamed.statusCode, 200)
   t.match(renamed.json(), { id: 'constructor', name: 'Builder' })
 
-  const refused = await users.inject({ method: 'DELETE', url: '/users/__proto__' })
+  const refused = await users.inject({ method: 'DELETE', url: '/users/__proto__', headers: as('__proto__') })
   t.equal(refused.statusCode, 409)
   t.equal(refused.json().message, '__proto__ still has 2 bookings; cancel them first')
   for (const date of ['20151130', '20151203']) {
     t.equal(
-      (await bookings.inject({ method: 'DELETE', url: `/bookings/__proto__/${date}/${DINOSAUR}` })).statusCode,
+      (
+        await bookings.inject({
+          method: 'DELETE',
+          url: `/bookings/__proto__/${date}/${DINOSAUR}`,
+          headers: as('__proto__'),
+        })
+      ).statusCode,
       204,
     )
   }
   t.equal(
-    (await bookings.inject({ method: 'DELETE', url: `/bookings/constructor/20151130/${MARTIAN}` })).statusCode,
+    (
+      await bookings.inject({
+        method: 'DELETE',
+        url: `/bookings/constructor/20151130/${MARTIAN}`,
+        headers: as('constructor'),
+      })
+    ).statusCode,
     204,
   )
   t.equal((await bookings.inject('/bookings/__proto__')).statusCode, 404, 'no bookings left')
   t.equal((await users.inject('/users/__proto__/bookings')).body, '{}', 'a known user without bookings gets {}')
   for (const id of PROTOTYPE_IDS) {
-    t.equal((await users.inject({ method: 'DELETE', url: `/users/${id}` })).statusCode, 204, `${id} deleted`)
+    t.equal(
+      (await users.inject({ method: 'DELETE', url: `/users/${id}`, headers: as(id) })).statusCode,
+      204,
+      `${id} deleted`,
+    )
     t.equal((await users.inject(`/users/${id}`)).statusCode, 404)
   }
   t.equal((await bookings.inject('/bookings')).body, allBefore, 'bookings as they were')
@@ -141,6 +176,9 @@ async function prototypeNamedUsers(t: Test, { users, bookings }: Services) {
 const CONTROL = 'must not contain control characters'
 
 async function controlCharacters(t: Test, { users, bookings }: Services) {
+  // Writes with an admin's token: the 400 is for the input, not for a missing caller.
+  const admin = bearer(await signInTo(users, DEMO_ADMIN))
+  const pam = bearer(await signInTo(users, 'pam_beesly'))
   const refusals: [FastifyInstance, string, string, object?][] = [
     [users, 'GET', '/users/a%00b'],
     [users, 'GET', '/users/a%00b/bookings'],
@@ -153,7 +191,8 @@ async function controlCharacters(t: Test, { users, bookings }: Services) {
     [bookings, 'DELETE', `/bookings/a%00b/20151130/${DINOSAUR}`],
   ]
   for (const [app, method, url, payload] of refusals) {
-    const response = await app.inject({ method: method as 'GET', url, ...(payload ? { payload } : {}) })
+    const headers = method === 'GET' ? {} : admin
+    const response = await app.inject({ method: method as 'GET', url, headers, ...(payload ? { payload } : {}) })
     t.equal(response.statusCode, 400, `${method} ${url}`)
     t.same(response.json(), {
       statusCode: 400,
@@ -162,23 +201,31 @@ async function controlCharacters(t: Test, { users, bookings }: Services) {
       code: 'VALIDATION_FAILED',
     })
   }
-  const movie = await bookings.inject({ method: 'PUT', url: '/bookings/dwight_schrute/20151130/a%00b' })
+  const movie = await bookings.inject({
+    method: 'PUT',
+    url: '/bookings/dwight_schrute/20151130/a%00b',
+    headers: admin,
+  })
   t.equal(movie.json().message, `params/movieId ${CONTROL}`)
   const query = await users.inject('/users/dwight_schrute/suggested?limit=2&x=%00')
   t.equal(query.statusCode, 400)
   t.equal(query.json().message, `querystring/x ${CONTROL}`)
 
   for (const name of ['a\u0000b', 'tab\there', 'c1\u0085']) {
-    const created = await users.inject({ method: 'POST', url: '/users', payload: { id: 'kevin_malone', name } })
+    const created = await users.inject({
+      method: 'POST',
+      url: '/users',
+      payload: { id: 'kevin_malone', name, password: PASSWORD },
+    })
     t.equal(created.statusCode, 400, JSON.stringify(name))
     t.equal(created.json().message, `body/name ${CONTROL}`)
-    const renamed = await users.inject({ method: 'PATCH', url: '/users/pam_beesly', payload: { name } })
+    const renamed = await users.inject({ method: 'PATCH', url: '/users/pam_beesly', headers: pam, payload: { name } })
     t.equal(renamed.statusCode, 400, JSON.stringify(name))
   }
   const surrogate = await users.inject({
     method: 'POST',
     url: '/users',
-    payload: { id: 'kevin_malone', name: 'K\ud800' },
+    payload: { id: 'kevin_malone', name: 'K\ud800', password: PASSWORD },
   })
   t.equal(surrogate.statusCode, 400)
   t.equal(surrogate.json().message, 'body/name must not contain lone surrogates (malformed UTF-16)')
@@ -199,6 +246,7 @@ async function badInputOpensNoBreaker(t: Test, { users }: Services) {
 }
 
 async function invisibleNames(t: Test, { users }: Services) {
+  const pam = bearer(await signInTo(users, 'pam_beesly'))
   const invisible = [
     '\u200b\u200d', // zero-width space, zero-width joiner
     '\u2060', // word joiner
@@ -215,17 +263,21 @@ async function invisibleNames(t: Test, { users }: Services) {
   // (U+FEFF is white space to String.prototype.trim: "blank" alone then.)
   const message = /^body\/name must not be blank(: it has no visible character)?$/
   for (const name of invisible) {
-    const created = await users.inject({ method: 'POST', url: '/users', payload: { id: 'kevin_malone', name } })
+    const created = await users.inject({
+      method: 'POST',
+      url: '/users',
+      payload: { id: 'kevin_malone', name, password: PASSWORD },
+    })
     t.equal(created.statusCode, 400, JSON.stringify(name))
     t.match(created.json(), { statusCode: 400, error: 'Bad Request', message })
-    const renamed = await users.inject({ method: 'PATCH', url: '/users/pam_beesly', payload: { name } })
+    const renamed = await users.inject({ method: 'PATCH', url: '/users/pam_beesly', headers: pam, payload: { name } })
     t.equal(renamed.statusCode, 400, JSON.stringify(name))
     t.match(renamed.json().message, message)
   }
   const zeroWidth = await users.inject({
     method: 'POST',
     url: '/users',
-    payload: { id: 'kevin_malone', name: '\u200b' },
+    payload: { id: 'kevin_malone', name: '\u200b', password: PASSWORD },
   })
   t.equal(zeroWidth.json().message, 'body/name must not be blank: it has no visible character')
   t.equal((await users.inject('/users/kevin_malone')).statusCode, 404, 'nothing created')
@@ -233,6 +285,7 @@ async function invisibleNames(t: Test, { users }: Services) {
   const visible = await users.inject({
     method: 'PATCH',
     url: '/users/pam_beesly',
+    headers: pam,
     payload: { name: '\u200bPam\u0301' },
   })
   t.equal(visible.statusCode, 200, 'invisible characters beside visible ones are fine')

@@ -5,12 +5,18 @@ import { eachDriver, quietLog } from '../../test/helpers/databases.js'
 import { UserRepository, userMigrations } from '../src/repository.js'
 
 const SEED_FILE = fileURLToPath(new URL('../../data/users.json', import.meta.url))
+// The repository stores whatever hash it is given; passwords.ts makes real ones.
+const HASH = '$scrypt$ln=15,r=8,p=1$c2FsdA==$aGFzaA=='
+const OTHER_HASH = '$scrypt$ln=15,r=8,p=1$c2FsdDI=$aGFzaDI='
 
 t.test('user repository', (t) =>
   eachDriver(t, async (t, { open }) => {
     const db = await open()
     await migrate(db, userMigrations(SEED_FILE), quietLog)
     const users = new UserRepository(db)
+    const passwordHashOf = async (id: string) =>
+      (await db.query<{ password_hash: string | null }>('SELECT password_hash FROM users WHERE id = $1', [id]))[0]
+        ?.password_hash
 
     t.test('seeded from data/users.json, in file order', async (t) => {
       const all = await users.all()
@@ -26,22 +32,30 @@ t.test('user repository', (t) =>
       t.same(all.chris_rivers, { id: 'chris_rivers', name: 'Chris Rivers', last_active: 1360031010 })
       t.same(await users.byId('pam_beesly'), { id: 'pam_beesly', name: 'Pam Beesly', last_active: 1360031225 })
       t.equal(await users.byId('jim_the_duck_guy'), undefined)
+      t.equal(await passwordHashOf('chris_rivers'), null, 'no password of their own')
     })
 
-    t.test('create, rename, remove', async (t) => {
-      const created = await users.create('toby_flenderson', 'Toby')
+    t.test('create, update, remove', async (t) => {
+      const created = await users.create('toby_flenderson', 'Toby', HASH)
       t.match(created, { id: 'toby_flenderson', name: 'Toby' })
+      t.same(Object.keys(created ?? {}).sort(), ['id', 'last_active', 'name'], 'never the password hash')
       t.ok(Math.abs((created?.last_active ?? 0) - Date.now() / 1000) < 5, 'active now')
-      t.equal(await users.create('toby_flenderson', 'Again'), undefined, 'an id is taken once')
+      t.equal(await passwordHashOf('toby_flenderson'), HASH, 'the hash is stored')
+      t.equal(await users.create('toby_flenderson', 'Again', OTHER_HASH), undefined, 'an id is taken once')
+      t.equal(await passwordHashOf('toby_flenderson'), HASH, 'and the first hash kept')
       t.same(Object.keys(await users.all()).at(-1), 'toby_flenderson', 'newest last')
-      t.match(await users.rename('toby_flenderson', 'Toby Flenderson'), { name: 'Toby Flenderson' })
-      t.equal(await users.rename('nobody', 'X'), undefined)
+      t.match(await users.update('toby_flenderson', { name: 'Toby Flenderson' }), { name: 'Toby Flenderson' })
+      t.equal(await passwordHashOf('toby_flenderson'), HASH, 'a rename keeps the password')
+      t.match(await users.update('toby_flenderson', { passwordHash: OTHER_HASH }), { name: 'Toby Flenderson' })
+      t.equal(await passwordHashOf('toby_flenderson'), OTHER_HASH, 'a new password keeps the name')
+      t.equal(await users.update('nobody', { name: 'X' }), undefined)
       t.equal(await users.remove('toby_flenderson'), true)
       t.equal(await users.remove('toby_flenderson'), false)
+      t.equal(await users.create('toby_flenderson', 'Toby', HASH), undefined, 'held back while its tokens may live')
     })
 
     t.test('ids naming Object.prototype members are ordinary keys', async (t) => {
-      for (const id of ['__proto__', 'constructor']) t.match(await users.create(id, `Mr ${id}`), { id })
+      for (const id of ['__proto__', 'constructor']) t.match(await users.create(id, `Mr ${id}`, HASH), { id })
       const all = await users.all()
       t.same(Object.keys(all).slice(-2), ['__proto__', 'constructor'])
       t.match(Object.entries(all).slice(-2), [
@@ -53,13 +67,13 @@ t.test('user repository', (t) =>
     })
 
     t.test('the schema refuses bad ids and blank names', async (t) => {
-      await t.rejects(users.create('Bad Id', 'X'), { code: '23514' })
-      await t.rejects(users.create('blank', '   '), { code: '23514' })
+      await t.rejects(users.create('Bad Id', 'X', HASH), { code: '23514' })
+      await t.rejects(users.create('blank', '   ', HASH), { code: '23514' })
     })
 
     t.test('20 concurrent creates of one id: exactly one wins', async (t) => {
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => users.create('creed_bratton', `Creed ${i}`)),
+        Array.from({ length: 20 }, (_, i) => users.create('creed_bratton', `Creed ${i}`, HASH)),
       )
       t.equal(results.filter(Boolean).length, 1)
     })

@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import { bookingsService } from '../../bookings/src/app.js'
 import { moviesService } from '../../movies/src/app.js'
 import { showtimesService } from '../../showtimes/src/app.js'
+import { bearer, DEMO_ADMIN, DEMO_ENV, signInTo } from '../../test/helpers/auth.js'
 import { build, deadUrl, json, listen, type Stub, stub } from '../../test/helpers/servers.js'
 import { usersService } from '../src/app.js'
 
@@ -29,8 +30,11 @@ async function startPeers(t: Test) {
   return { MOVIES_URL: movies as string, SHOWTIMES_URL: showtimes as string, BOOKINGS_URL: bookings as string }
 }
 
+const KEVIN_PASSWORD = 'kevin-chili-2015'
+
+/** The users service as the demo runs it: the seeded users sign in with the demo password, michael_scott is an admin. */
 async function startUsers(t: Test, env: Record<string, string>) {
-  return build(t, usersService, { PEER_TIMEOUT_MS: '400', ...env })
+  return build(t, usersService, { PEER_TIMEOUT_MS: '400', ...DEMO_ENV, ...env })
 }
 
 t.test('users service with real peers', async (t) => {
@@ -110,37 +114,64 @@ t.test('users service with real peers', async (t) => {
     const created = await app.inject({
       method: 'POST',
       url: '/users',
-      payload: { id: 'kevin_malone', name: ' Kevin ' },
+      payload: { id: 'kevin_malone', name: ' Kevin ', password: KEVIN_PASSWORD },
     })
     t.equal(created.statusCode, 201)
     t.equal(created.headers.location, '/users/kevin_malone')
     const user = created.json()
     t.equal(user.name, 'Kevin', 'names are trimmed')
     t.ok(user.last_active >= before && user.last_active <= before + 5, 'last_active is now')
+    t.same(Object.keys(user).sort(), ['id', 'last_active', 'name'], 'no password or hash in the answer')
 
-    const taken = await app.inject({ method: 'POST', url: '/users', payload: { id: 'kevin_malone', name: 'Other' } })
+    const taken = await app.inject({
+      method: 'POST',
+      url: '/users',
+      payload: { id: 'kevin_malone', name: 'Other', password: 'another-password' },
+    })
     t.equal(taken.statusCode, 409)
     t.equal(taken.json().message, 'user id kevin_malone is already taken')
 
+    const password = 'a-good-password'
     for (const [payload, message] of [
-      [{ id: 'Kevin!', name: 'K' }, /^body\/id must match pattern/],
-      [{ id: 'k', name: '   ' }, /^body\/name must not be blank$/],
-      [{ id: 'k', name: '' }, /^body\/name must/],
-      [{ id: 'k' }, /^body must have required properties name$/],
-      [{ id: 'k', name: 'K', admin: true }, /^body has unknown property "admin"$/],
+      [{ id: 'Kevin!', name: 'K', password }, /^body\/id must match pattern/],
+      [{ id: 'k', name: '   ', password }, /^body\/name must not be blank$/],
+      [{ id: 'k', name: '', password }, /^body\/name must/],
+      [{ id: 'k', password }, /^body must have required properties name$/],
+      [{ id: 'k', name: 'K' }, /^body must have required properties password$/],
+      [{ id: 'k', name: 'K', password: 'too-short' }, /^body\/password must/],
+      [{ id: 'k', name: 'K', password: 'x'.repeat(129) }, /^body\/password must/],
+      [{ id: 'k', name: 'K', password, admin: true }, /^body has unknown property "admin"$/],
     ] as const) {
       const response = await app.inject({ method: 'POST', url: '/users', payload })
       t.equal(response.statusCode, 400, JSON.stringify(payload))
       t.match(response.json().message, message)
     }
 
-    const renamed = await app.inject({ method: 'PATCH', url: '/users/kevin_malone', payload: { name: 'Kevin Malone' } })
+    const kevin = bearer(await signInTo(app, 'kevin_malone', KEVIN_PASSWORD))
+    const admin = bearer(await signInTo(app, DEMO_ADMIN))
+    const renamed = await app.inject({
+      method: 'PATCH',
+      url: '/users/kevin_malone',
+      headers: kevin,
+      payload: { name: 'Kevin Malone' },
+    })
     t.equal(renamed.statusCode, 200)
     t.same(renamed.json(), { ...user, name: 'Kevin Malone' })
-    t.equal((await app.inject({ method: 'PATCH', url: '/users/nobody', payload: { name: 'X' } })).statusCode, 404)
-    t.equal((await app.inject({ method: 'PATCH', url: '/users/kevin_malone', payload: { name: '' } })).statusCode, 400)
+    t.equal(
+      (await app.inject({ method: 'PATCH', url: '/users/nobody', headers: admin, payload: { name: 'X' } })).statusCode,
+      404,
+    )
+    t.equal(
+      (await app.inject({ method: 'PATCH', url: '/users/kevin_malone', headers: kevin, payload: { name: '' } }))
+        .statusCode,
+      400,
+    )
 
-    const booked = await app.inject({ method: 'DELETE', url: '/users/dwight_schrute' })
+    const booked = await app.inject({
+      method: 'DELETE',
+      url: '/users/dwight_schrute',
+      headers: bearer(await signInTo(app, 'dwight_schrute')),
+    })
     t.equal(booked.statusCode, 409)
     t.same(booked.json(), {
       statusCode: 409,
@@ -149,10 +180,10 @@ t.test('users service with real peers', async (t) => {
       code: 'USER_HAS_BOOKINGS',
     })
 
-    const deleted = await app.inject({ method: 'DELETE', url: '/users/kevin_malone' })
+    const deleted = await app.inject({ method: 'DELETE', url: '/users/kevin_malone', headers: kevin })
     t.equal(deleted.statusCode, 204)
     t.equal((await app.inject('/users/kevin_malone')).statusCode, 404)
-    t.equal((await app.inject({ method: 'DELETE', url: '/users/kevin_malone' })).statusCode, 404)
+    t.equal((await app.inject({ method: 'DELETE', url: '/users/kevin_malone', headers: admin })).statusCode, 404)
   })
 })
 
@@ -181,7 +212,11 @@ t.test('peer failures: 503 naming a peer that is down, 504 for one too slow, nev
     (await noBookings.inject('/users/dwight_schrute/suggested')).json().message,
     'bookings service is unavailable',
   )
-  const deleting = await noBookings.inject({ method: 'DELETE', url: '/users/pam_beesly' })
+  const deleting = await noBookings.inject({
+    method: 'DELETE',
+    url: '/users/pam_beesly',
+    headers: bearer(await signInTo(noBookings, 'pam_beesly')),
+  })
   t.equal(deleting.statusCode, 503, 'no delete without asking bookings')
   t.equal((await noBookings.inject('/users/pam_beesly')).statusCode, 200, 'and nothing deleted')
 
