@@ -2,13 +2,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError, items } from '@cinema/kit'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from 'helmet'
 import type { GatewayConfig } from './config.js'
 
-// Requests that make the users service hash a password: sign-in (token or web session), sign-up.
-const PASSWORD_ROUTES = new Set(['/auth/token', '/auth/session', '/users'])
+/**
+ * Whether the request makes the users service hash a password: sign-in (token or web session),
+ * sign-up. Judged by the route it matched and its decoded path, so `/%75sers` counts as `/users`.
+ */
+function hashesPassword(request: FastifyRequest): boolean {
+  if (request.method !== 'POST') return false
+  const route = request.routeOptions.url
+  if (route === '/users' || route === '/auth/session') return true
+  return route === '/auth/*' && (request.params as { '*'?: string })['*'] === 'token'
+}
 
 /**
  * The headers helmet's defaults (what @fastify/helmet sets) put on a response, worked out once.
@@ -66,7 +74,7 @@ export const hardening = fp(
     // that far less often than for anything else, so that it cannot queue up every sign-in.
     const passwordLimit = fastify.createRateLimit({ max: config.PASSWORD_RATE_LIMIT_MAX })
     fastify.addHook('onRequest', async (request) => {
-      if (request.method !== 'POST' || !PASSWORD_ROUTES.has(request.url.split('?', 1)[0] ?? '')) return
+      if (!hashesPassword(request)) return
       const limit = await passwordLimit(request)
       if (!limit.isAllowed && limit.isExceeded) {
         const retryAfter = Math.ceil(limit.ttl / 1000)

@@ -73,9 +73,10 @@ export async function edgeCaller(
     if (!COMPACT_JWS.test(token)) throw unauthenticated('the session is not valid; sign in again', 'invalid_token')
     caller = await verifier.verify(token)
   } catch (error) {
-    if (!(error instanceof HttpError && error.statusCode === 401)) throw error
-    clearSessionCookie(reply)
-    if (required) throw error
+    if (error instanceof HttpError && error.statusCode === 401) clearSessionCookie(reply)
+    // A public read goes on without the session: refused (then cleared), or not judged just now
+    // (the users service's keys out of reach).
+    if (required || !(error instanceof HttpError)) throw error
     return undefined
   }
   assertNotCrossSite(request)

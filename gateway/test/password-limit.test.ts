@@ -80,3 +80,27 @@ t.test(
     t.match(odd.json(), { code: 'PEER_BAD_ANSWER', service: 'users' })
   },
 )
+
+t.test('the budget goes by the route, however the path is spelt', async (t) => {
+  const users = await stub((_req, res) =>
+    json(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'no', code: 'BAD_CREDENTIALS' }),
+  )
+  t.teardown(() => users.close())
+  const gateway = await build(t, gatewayService, {
+    USERS_URL: users.url,
+    PASSWORD_RATE_LIMIT_MAX: '2',
+    RATE_LIMIT_ALLOW: '',
+  })
+  const statuses = []
+  for (const url of ['/auth/%74oken', '/%75sers', '/auth/%73ession', '/auth/token?x=1']) {
+    const response = await gateway.inject({
+      method: 'POST',
+      url,
+      remoteAddress: '198.51.100.20',
+      headers: { 'x-requested-with': 'cinema' },
+      payload: { username: 'dwight_schrute', password: 'not this one' },
+    })
+    statuses.push(response.statusCode)
+  }
+  t.same(statuses, [401, 401, 429, 429], 'encoded paths spend the same budget')
+})

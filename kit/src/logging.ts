@@ -31,6 +31,9 @@ const REDACTED_PATHS = [
   'body.current_password',
   'req.body.password',
   'req.body.current_password',
+  // A database error carries its query's parameters (PGlite): a password hash among them.
+  'err.params',
+  'err.parameters',
 ]
 
 /**

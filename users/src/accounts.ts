@@ -25,7 +25,11 @@ export interface IssuedToken {
   expires_in: number
 }
 
-const BAD_CREDENTIALS = () => new HttpError(401, 'wrong username or password', { code: 'BAD_CREDENTIALS' })
+const BAD_CREDENTIALS = () =>
+  new HttpError(401, 'wrong username or password', {
+    code: 'BAD_CREDENTIALS',
+    headers: { 'www-authenticate': 'Bearer realm="cinema"' },
+  })
 
 /**
  * Passwords and sign-in: who may sign in as whom, how often they may try, and the tokens they get.
@@ -100,29 +104,35 @@ export class Accounts {
   }
 
   /**
-   * Counts this attempt before the password is checked, so that parallel guesses (on any replica)
-   * cannot pass the limit; the window starts at the first attempt after a quiet one.
+   * Records this attempt before the password is checked, so that parallel guesses (on any replica)
+   * cannot pass the limit: the times of the last SIGN_IN_ATTEMPTS + 1 attempts within the window
+   * are kept, and a full list means one too many in the last 15 minutes. It is a 429 until the
+   * second oldest leaves the window (then the next attempt is the tenth).
    */
   async #countAttempt(username: string): Promise<void> {
     if (Date.now() - this.#cleanedAt > CLEANUP_INTERVAL_MS) {
       this.#cleanedAt = Date.now()
-      // Every username ever tried has a row; those of quiet windows go.
-      await this.db.query('DELETE FROM sign_in_attempts WHERE window_started_at < now() - make_interval(secs => $1)', [
-        SIGN_IN_WINDOW_SECONDS,
-      ])
+      // Every username ever tried has a row; those tried last before the window go.
+      await this.db.query(
+        'DELETE FROM sign_in_attempts WHERE attempted_at[cardinality(attempted_at)] < now() - make_interval(secs => $1)',
+        [SIGN_IN_WINDOW_SECONDS],
+      )
     }
-    const [row] = await this.db.query<{ attempts: number; retry_after: number }>(
-      `INSERT INTO sign_in_attempts AS s (username, attempts, window_started_at) VALUES ($1, 1, now())
-       ON CONFLICT (username) DO UPDATE SET
-         attempts = CASE WHEN s.window_started_at > now() - make_interval(secs => $2) THEN s.attempts + 1 ELSE 1 END,
-         window_started_at = CASE WHEN s.window_started_at > now() - make_interval(secs => $2)
-           THEN s.window_started_at ELSE now() END
-       RETURNING attempts,
-         ceil(extract(epoch FROM s.window_started_at + make_interval(secs => $2) - now()))::integer AS retry_after`,
-      [username, SIGN_IN_WINDOW_SECONDS],
+    const [row] = await this.db.query<{ attempts: number; retry_after: number | null }>(
+      `INSERT INTO sign_in_attempts AS s (username, attempted_at) VALUES ($1, ARRAY[now()])
+       ON CONFLICT (username) DO UPDATE SET attempted_at = ARRAY(
+         SELECT at FROM (
+           SELECT at FROM unnest(s.attempted_at || now()) AS at
+           WHERE at > now() - make_interval(secs => $2)
+           ORDER BY at DESC LIMIT $3
+         ) AS recent ORDER BY at
+       )
+       RETURNING cardinality(attempted_at) AS attempts,
+         ceil(extract(epoch FROM attempted_at[2] + make_interval(secs => $2) - now()))::integer AS retry_after`,
+      [username, SIGN_IN_WINDOW_SECONDS, SIGN_IN_ATTEMPTS + 1],
     )
     if (row && row.attempts > SIGN_IN_ATTEMPTS) {
-      const retryAfter = Math.max(1, row.retry_after)
+      const retryAfter = Math.max(1, row.retry_after ?? SIGN_IN_WINDOW_SECONDS)
       throw new HttpError(429, `too many failed sign-ins for ${username}; try again in ${retryAfter} s`, {
         code: 'TOO_MANY_SIGN_INS',
         headers: { 'retry-after': String(retryAfter) },

@@ -14,6 +14,10 @@ import fp from 'fastify-plugin'
 
 const COLUMNS = 'id, name, last_active'
 
+// A deleted name is held for longer than any token issued to it can be accepted (an hour, plus
+// the verifiers' clock tolerance and a sign-in that was under way).
+const DELETED_NAME_HOLD_SECONDS = MAX_TOKEN_TTL_SECONDS + 5 * 60
+
 /** Users in the users database, in the order they were created. */
 export class UserRepository {
   constructor(private readonly db: Queryable) {}
@@ -44,7 +48,7 @@ export class UserRepository {
          SELECT 1 FROM deleted_usernames WHERE username = $1 AND deleted_at > now() - make_interval(secs => $4)
        )
        ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-      [id, name, passwordHash, MAX_TOKEN_TTL_SECONDS],
+      [id, name, passwordHash, DELETED_NAME_HOLD_SECONDS],
     )
     return user
   }

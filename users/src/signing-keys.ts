@@ -108,6 +108,8 @@ export class SigningKeys implements KeySource {
         privateKey.export({ format: 'pem', type: 'pkcs8' }) as string,
         JSON.stringify(jwk),
       ])
+      // Published at once: a verifier meeting the new kid fetches the set from this replica.
+      this.#published = undefined
       return { kid, privateKey }
     })
   }

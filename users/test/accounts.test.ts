@@ -30,9 +30,17 @@ t.test('a deleted username is not signed up again while a token of its old holde
   t.equal(renamed.statusCode, 404, 'the old token finds no account to act on')
 
   await app.db.query(
-    "UPDATE deleted_usernames SET deleted_at = now() - interval '61 minutes' WHERE username = 'hank_reuse'",
+    "UPDATE deleted_usernames SET deleted_at = now() - interval '64 minutes' WHERE username = 'hank_reuse'",
   )
-  t.equal((await signUp('hank_reuse', 'second holder password')).statusCode, 201, 'free again after an hour')
+  t.equal((await signUp('hank_reuse', 'second holder password')).statusCode, 409, 'still held just after the hour')
+  await app.db.query(
+    "UPDATE deleted_usernames SET deleted_at = now() - interval '66 minutes' WHERE username = 'hank_reuse'",
+  )
+  t.equal(
+    (await signUp('hank_reuse', 'second holder password')).statusCode,
+    201,
+    'free again after an hour and five minutes',
+  )
 })
 
 t.test('changing one’s own password takes the current one, an admin’s own included', async (t) => {
@@ -78,4 +86,26 @@ t.test('a password of white space only is refused', async (t) => {
   const blank = await signUp('creed_blank', ' '.repeat(12))
   t.equal(blank.statusCode, 400)
   t.match(blank.json(), { message: 'body/password must not be only white space' })
+})
+
+t.test('the limit holds over any 15 minutes: no fresh allowance at a window boundary', async (t) => {
+  t.equal((await signUp('oscar_martinez', 'oscar real password')).statusCode, 201)
+  const wrong = () =>
+    app.inject({ method: 'POST', url: '/auth/token', payload: { username: 'oscar_martinez', password: 'a guess' } })
+  const age = (seconds: number) =>
+    app.db.query(
+      `UPDATE sign_in_attempts SET attempted_at = ARRAY(SELECT at - make_interval(secs => $1) FROM unnest(attempted_at) AS at)
+       WHERE username = 'oscar_martinez'`,
+      [seconds],
+    )
+  t.equal((await wrong()).statusCode, 401, 'one failure')
+  await age(14 * 60 + 50)
+  for (let attempt = 2; attempt <= 10; attempt++) t.equal((await wrong()).statusCode, 401, `failure ${attempt}`)
+  // 15 s on, the first has left the last 15 minutes (a window counted from it would start afresh).
+  await age(15)
+  t.equal((await wrong()).statusCode, 401, 'nine in the last 15 minutes, and this one: ten')
+  const over = await wrong()
+  t.equal(over.statusCode, 429, 'the eleventh within 15 minutes is refused')
+  const retryAfter = Number(over.headers['retry-after'])
+  t.ok(retryAfter > 14 * 60 && retryAfter <= 15 * 60, `until the second oldest leaves the window (${retryAfter} s)`)
 })

@@ -29,7 +29,9 @@ function refusalOf(statusCode: number, body: unknown, retryAfter: string | strin
       expose: true,
     })
   }
-  const headers = typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined
+  const headers: Record<string, string> = {}
+  if (typeof retryAfter === 'string') headers['retry-after'] = retryAfter
+  if (statusCode === 401) headers['www-authenticate'] = 'Bearer realm="cinema"'
   return new HttpError(statusCode, said.message, { code: said.code as ErrorCode, headers })
 }
 

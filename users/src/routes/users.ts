@@ -176,6 +176,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           })
         }
         if (!(await accounts.isPasswordOf(username, currentPassword))) {
+          auditLog(request, caller.username, 'change password refused: wrong current password', username)
           throw new HttpError(403, 'the current password is wrong', { code: 'WRONG_PASSWORD' })
         }
       }
