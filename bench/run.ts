@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { waitUntilReady } from '../scripts/ready.mjs'
 import { ROOT, systemServices } from '../scripts/services.mjs'
+import { DEMO_ADMIN, signIn } from '../test/helpers/auth.js'
 import { freePort } from '../test/helpers/ports.js'
 import { type RunningLauncher, startLauncher } from '../test/helpers/system.js'
 
@@ -190,21 +191,9 @@ http {
   return url
 }
 
-/** The administrator `npm start` names, who books for the bench's users with one token. */
-const ADMIN = { username: 'michael_scott', password: 'cinema-demo' }
 // Signing up hashes a password (~100 ms of CPU each): 1,000 users (14,000 distinct bookings) take
 // about a minute to make, and are more than a 10 s run books.
 const BENCH_USERS = 1_000
-
-async function signIn(username: string, password: string): Promise<string> {
-  const response = await fetch(`${GATEWAY}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  })
-  if (response.status !== 200) throw new Error(`signing in as ${username}: ${response.status}`)
-  return ((await response.json()) as { access_token: string }).access_token
-}
 
 const passwordOf = (id: string) => `bench password ${id}`
 /** The users made for the PUT case, who sign in in the sign-in case. */
@@ -234,7 +223,8 @@ async function putBookings(): Promise<CaseResult> {
   const shows = Object.entries(schedule).flatMap(([date, movieIds]) => movieIds.map((movieId) => ({ date, movieId })))
   const users = await createBenchUsers(BENCH_USERS)
   benchUsers = users
-  const authorization = `Bearer ${await signIn(ADMIN.username, ADMIN.password)}`
+  // The administrator `npm start` names books for the bench's users with one token.
+  const authorization = `Bearer ${await signIn(GATEWAY, DEMO_ADMIN)}`
   let next = 0
   const acknowledged = new Set<string>()
   const path = () => {

@@ -29,7 +29,7 @@ const OWNS_DATABASE = new Set(['users', 'bookings'])
 const NODE_OPTIONS = ['--max-semi-space-size=4']
 // `npm start` is a demo: the seeded users sign in with the demo password and michael_scott is an
 // administrator, unless the environment says otherwise (DEMO_CREDENTIALS=false turns it off).
-const DEMO_SETTINGS = { DEMO_CREDENTIALS: 'true', ADMIN_USERNAMES: 'michael_scott' }
+export const DEMO_SETTINGS = { DEMO_CREDENTIALS: 'true', ADMIN_USERNAMES: 'michael_scott' }
 
 /**
  * The whole system on the original ports, or shifted by `portOffset` (tests run several systems

@@ -73,16 +73,19 @@ export const hardening = fp(
     // What checks a password costs the users service ~100 ms of CPU (scrypt): a client may ask for
     // that far less often than for anything else, so that it cannot queue up every sign-in.
     const passwordLimit = fastify.createRateLimit({ max: config.PASSWORD_RATE_LIMIT_MAX })
-    fastify.addHook('onRequest', async (request) => {
-      if (!hashesPassword(request)) return
-      const limit = await passwordLimit(request)
-      if (!limit.isAllowed && limit.isExceeded) {
+    // A callback hook: every other request passes at once, without a promise.
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      if (!hashesPassword(request)) return done()
+      passwordLimit(request).then((limit) => {
+        if (limit.isAllowed || !limit.isExceeded) return done()
         const retryAfter = Math.ceil(limit.ttl / 1000)
-        throw new HttpError(429, `too many sign-ins and sign-ups; retry in ${retryAfter} s`, {
-          code: 'RATE_LIMITED',
-          headers: { 'retry-after': String(retryAfter) },
-        })
-      }
+        done(
+          new HttpError(429, `too many sign-ins and sign-ups; retry in ${retryAfter} s`, {
+            code: 'RATE_LIMITED',
+            headers: { 'retry-after': String(retryAfter) },
+          }),
+        )
+      }, done)
     })
   },
   { name: 'gateway-hardening' },

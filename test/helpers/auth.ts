@@ -4,14 +4,16 @@ import type { KeyObject } from 'node:crypto'
 import { generateSigningKey, JWKS_PATH, type PublicJwk, type Role, TOKEN_ALGORITHM } from '@cinema/kit'
 import type { FastifyInstance } from 'fastify'
 import { SignJWT } from 'jose'
+import { DEMO_SETTINGS } from '../../scripts/services.mjs'
+import { DEMO_PASSWORD } from '../../users/src/accounts.js'
 
 /** The password of the seeded users when the users service runs with DEMO_CREDENTIALS=true. */
-export const DEMO_PASSWORD = 'cinema-demo'
+export { DEMO_PASSWORD }
 /** The administrator `npm start`, Compose and the test systems name in ADMIN_USERNAMES. */
-export const DEMO_ADMIN = 'michael_scott'
+export const DEMO_ADMIN = DEMO_SETTINGS.ADMIN_USERNAMES
 
-/** The settings a users service needs for the seeded users to sign in as in the demo. */
-export const DEMO_ENV = { DEMO_CREDENTIALS: 'true', ADMIN_USERNAMES: DEMO_ADMIN }
+/** The settings a users service needs for the seeded users to sign in as in the demo (as `npm start` gives it). */
+export const DEMO_ENV = DEMO_SETTINGS
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 

@@ -64,14 +64,7 @@ export class Accounts {
   /** A token for `username` when `password` is theirs; 401 otherwise, 429 after too many tries. */
   async signIn(username: string, password: string): Promise<IssuedToken> {
     await this.#countAttempt(username)
-    const [user] = await this.db.query<{ password_hash: string | null }>(
-      'SELECT password_hash FROM users WHERE id = $1',
-      [username],
-    )
-    const stored = user?.password_hash ?? this.fallbackHash
-    const matches = await verifyPassword(password, stored)
-    if (!user || !matches) throw BAD_CREDENTIALS()
-    await this.db.query('DELETE FROM sign_in_attempts WHERE username = $1', [username])
+    if (!(await this.#matches(username, password))) throw BAD_CREDENTIALS()
     return this.issue(username)
   }
 
@@ -81,13 +74,22 @@ export class Accounts {
    */
   async isPasswordOf(username: string, password: string): Promise<boolean> {
     await this.#countAttempt(username)
+    return this.#matches(username, password)
+  }
+
+  /**
+   * Whether the user exists and `password` is theirs (the fallback hash standing for a missing
+   * one); a match clears their attempts. An unknown user costs one hash all the same.
+   */
+  async #matches(username: string, password: string): Promise<boolean> {
     const [user] = await this.db.query<{ password_hash: string | null }>(
       'SELECT password_hash FROM users WHERE id = $1',
       [username],
     )
     const matches = await verifyPassword(password, user?.password_hash ?? this.fallbackHash)
-    if (matches) await this.db.query('DELETE FROM sign_in_attempts WHERE username = $1', [username])
-    return matches
+    if (!user || !matches) return false
+    await this.db.query('DELETE FROM sign_in_attempts WHERE username = $1', [username])
+    return true
   }
 
   async issue(username: string): Promise<IssuedToken> {

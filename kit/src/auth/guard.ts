@@ -28,9 +28,7 @@ export function bearerTokenOf(authorization: string): string {
 export const BEARER_SECURITY = [{ bearerAuth: [] }]
 export const AUTH_RESPONSES = { 401: ErrorResponse, 403: ErrorResponse }
 
-const callers = new WeakMap<FastifyRequest, Promise<Caller | undefined>>()
-
-/** Who may do what: tokens checked once per request, owners and admins told apart. */
+/** Who may do what: callers known by their tokens, owners and admins told apart. */
 export class Guard {
   constructor(
     private readonly verifier: TokenVerifier,
@@ -38,13 +36,9 @@ export class Guard {
   ) {}
 
   /** The caller named by the request's bearer token; undefined without one; 401 for a bad one. */
-  callerOf(request: FastifyRequest): Promise<Caller | undefined> {
-    let caller = callers.get(request)
-    if (!caller) {
-      caller = this.#verify(request.headers.authorization)
-      callers.set(request, caller)
-    }
-    return caller
+  async callerOf(request: FastifyRequest): Promise<Caller | undefined> {
+    const { authorization } = request.headers
+    return authorization === undefined ? undefined : this.verifier.verify(bearerTokenOf(authorization))
   }
 
   /** The caller; 401 without a valid token. */
@@ -76,11 +70,6 @@ export class Guard {
     if (!this.privateReads) return undefined
     const caller = await this.requireCaller(request)
     return caller.role === 'admin' ? undefined : caller.username
-  }
-
-  async #verify(authorization: string | undefined): Promise<Caller | undefined> {
-    if (authorization === undefined) return undefined
-    return this.verifier.verify(bearerTokenOf(authorization))
   }
 }
 
