@@ -182,7 +182,7 @@ t.test('peers down or slow: 503/504 naming them, nothing written', async (t) => 
   })
   t.equal(timedOut.statusCode, 504)
   t.equal(timedOut.json().message, 'showtimes service did not answer within 300 ms')
-  t.ok(Date.now() - started < 1_500, 'bounded wait')
+  t.ok(Date.now() - started < 2_500, 'bounded wait') // undici's timeouts fire on a 499 ms tick: up to a second late
   t.same((await app.inject('/bookings/dwight_schrute')).json(), SEEDED.dwight_schrute)
 })
 

@@ -69,7 +69,9 @@ t.test('an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT_MS', as
   const idleFrom = performance.now()
   await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 5_000))])
   const idleMs = performance.now() - idleFrom
-  t.ok(idleMs >= 400 && idleMs < 2_000, `closed after ${Math.round(idleMs)} ms idle`)
+  // Seen closing 1.5 s after the answer, not 0.5 s (Node's keep-alive timer adds a second of
+  // slack); under 3 s still tells closing from never closing (the wait gives up at 5 s).
+  t.ok(idleMs >= 400 && idleMs < 3_000, `closed after ${Math.round(idleMs)} ms idle`)
 })
 
 t.test('a connection silent for CONNECTION_TIMEOUT_MS is closed', async (t) => {

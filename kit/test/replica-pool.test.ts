@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, LookupFunction } from 'node:net'
 import t, { type Test } from 'tap'
 import { REPLICA_CLOSING_HEADER, ReplicaPool } from '../src/replica-pool.js'
 
@@ -49,9 +49,14 @@ async function replicas(
   return all
 }
 
+/** The system resolver's answer for a name nobody has, without asking a DNS server (CI may have none). */
+const noSuchName: LookupFunction = (hostname, _options, callback) =>
+  callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), '', 0)
+
 function pool(t: Test, port: number, resolve: () => Promise<string[]>) {
   const replicaPool = new ReplicaPool(`http://movies.test:${port}`, {
-    pool: { connections: 4, connect: { timeout: 500 } },
+    // Connections by the name itself (when no replica is known) look it up here.
+    pool: { connections: 4, connect: { timeout: 500, lookup: noSuchName } },
     refreshMs: 60_000,
     resolve,
   })

@@ -277,8 +277,13 @@ t.test(
     t.equal((await app.inject('/teapot')).statusCode, 418)
     await readiness(200)
 
-    // The event loop stalls for 1.2 s, as under a load the process cannot keep up with.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_200)
+    // The event loop lags by 100 ms at every turn for 2.5 s, as under a load the process cannot keep
+    // up with. (One long stall would be averaged with the idle turns of its second: overloaded or
+    // not by where in that second it fell.) Two whole seconds of lag are measured, whatever the phase.
+    for (const until = Date.now() + 2_500; Date.now() < until; ) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     const notReady = await readiness(503)
     t.same(notReady.json(), {
       status: 'not ready',
@@ -350,10 +355,15 @@ t.test('metrics on a port of their own: only /metrics there, none on the app por
 t.test(
   'while it closes, a request on an open connection gets a 503 marked for callers to send elsewhere',
   async (t) => {
+    let markArrived = () => {}
+    const arrived = new Promise<void>((resolve) => {
+      markArrived = resolve
+    })
     const slow: ServiceDefinition<Config> = {
       ...SAMPLE,
       app: async (fastify) => {
         fastify.get('/slow', { schema: { operationId: 'slow' } }, async () => {
+          markArrived()
           await new Promise((resolve) => setTimeout(resolve, 300))
           return { done: true }
         })
@@ -365,7 +375,7 @@ t.test(
     const client = new Client(url)
     t.teardown(() => client.close())
     const inFlight = client.request({ method: 'GET', path: '/slow' })
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await arrived
     const closed = app.close()
     // /readyz: a route whose own 503 has another shape.
     const late = await client.request({ method: 'GET', path: '/readyz' })

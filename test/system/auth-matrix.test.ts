@@ -428,7 +428,12 @@ async function signInItself(t: Test, system: RunningSystem) {
   t.comment(
     `sign-in refused: wrong password ${wrongMs.toFixed(1)} ms, unknown user ${unknownMs.toFixed(1)} ms (medians of ${wrongTimes.length})`,
   )
-  t.ok(Math.abs(wrongMs - unknownMs) < 30, `medians within 30 ms: ${wrongMs.toFixed(1)} vs ${unknownMs.toFixed(1)}`)
+  // Judged pair by pair: a busy moment of the machine slows both of a pair alike and cancels out.
+  const pairDifferenceMs = median(wrongTimes.map((wrongTime, index) => wrongTime - (unknownTimes[index] ?? 0)))
+  t.ok(
+    Math.abs(pairDifferenceMs) < 30,
+    `a pair's two differ by ${pairDifferenceMs.toFixed(1)} ms (median), within 30 ms: ${wrongMs.toFixed(1)} vs ${unknownMs.toFixed(1)}`,
+  )
 
   // What a token holds.
   const jwks = (await call(users, 'GET', '/.well-known/jwks.json')).body as { keys: { kid: string }[] }

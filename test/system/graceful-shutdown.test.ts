@@ -12,6 +12,13 @@ import { json, stub } from '../helpers/servers.js'
 
 const SLOW_MS = 1_000
 
+async function until(condition: () => boolean, what: string, withinMs = 5_000) {
+  for (const deadline = Date.now() + withinMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
 t.test('graceful shutdown of a service process', async (t) => {
   const slowMovies = await stub((_req, res) => {
     setTimeout(() => json(res, 200, { slow: true }), SLOW_MS)
@@ -37,15 +44,20 @@ t.test('graceful shutdown of a service process', async (t) => {
   t.teardown(() => connection.destroy())
   const inFlight = connection.request({ path: '/movies', method: 'GET' })
   const readiness = connection.request({ path: '/readyz', method: 'GET' })
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await until(() => slowMovies.requests.length === 1, 'the slow request reached movies')
   const signalledAt = Date.now()
   gateway.kill('SIGTERM')
-  await new Promise((resolve) => setTimeout(resolve, 100))
 
-  const newConnection = await fetch(`${url}/livez`).then(
-    () => 'accepted',
-    () => 'refused',
-  )
+  // Refused while the slow request is still in flight (it has SLOW_MS to go): the process is up.
+  const refusedBy = signalledAt + SLOW_MS / 2
+  let newConnection = 'accepted'
+  while (newConnection === 'accepted' && Date.now() < refusedBy) {
+    newConnection = await fetch(`${url}/livez`).then(
+      () => 'accepted',
+      () => 'refused',
+    )
+    if (newConnection === 'accepted') await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   t.equal(newConnection, 'refused', 'new connections are refused once shutdown begins')
 
   const finished = await inFlight

@@ -50,7 +50,7 @@ t.test('every server cuts off a body sent a byte every 2 s, and serves others me
     const { heldMs, answer } = slow[index] ?? { heldMs: Number.NaN, answer: '' }
     t.comment(`${name}: a byte every 2 s, cut off after ${(heldMs / 1000).toFixed(1)} s`)
     t.ok(
-      heldMs >= DEFAULT_REQUEST_TIMEOUT_MS - 500 && heldMs < DEFAULT_REQUEST_TIMEOUT_MS + 2_500,
+      heldMs >= DEFAULT_REQUEST_TIMEOUT_MS - 500 && heldMs < DEFAULT_REQUEST_TIMEOUT_MS + 5_000, // given up at 30 s
       `${name}: held ${Math.round(heldMs)} ms`,
     )
     t.match(answer, /^HTTP\/1\.1 408/, `${name}: told 408 Request Timeout`)

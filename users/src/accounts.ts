@@ -94,13 +94,15 @@ export class Accounts {
 
   async issue(username: string): Promise<IssuedToken> {
     const key = await this.keys.current()
+    // One reading of the clock for both, so that the lifetime is exactly the setting's.
+    const issuedAt = Math.floor(Date.now() / 1000)
     const accessToken = await new SignJWT({ role: this.roleOf(username) })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: 'JWT' })
       .setSubject(username)
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
-      .setIssuedAt()
-      .setExpirationTime(`${this.settings.tokenTtlSeconds}s`)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + this.settings.tokenTtlSeconds)
       .sign(key.privateKey)
     return { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.tokenTtlSeconds }
   }

@@ -231,14 +231,16 @@ t.test('peer failures: 503 naming a peer that is down, 504 for one too slow, nev
     code: 'PEER_TIMEOUT',
     service: 'showtimes',
   })
-  t.ok(Date.now() - slowStarted < 1_500, 'bounded by the peer timeout')
+  t.ok(Date.now() - slowStarted < 2_500, 'bounded by the peer timeout') // undici's timeouts fire on a 499 ms tick: up to a second late
 })
 
 t.test('peer calls run in parallel, pass the request id, and the catalogs are reused for a short while', async (t) => {
   const peers = await startPeers(t)
   const DELAY_MS = 300
+  const arrivals: number[] = []
   const delayed = (target: string): Promise<Stub> =>
     stub((req, res) => {
+      arrivals.push(performance.now())
       setTimeout(async () => {
         const upstream = await fetch(`${target}${req.url}`)
         json(res, upstream.status, await upstream.json())
@@ -258,19 +260,21 @@ t.test('peer calls run in parallel, pass the request id, and the catalogs are re
     CATALOG_CACHE_TTL_MS: '60000',
   })
 
-  const started = Date.now()
   // Two requests at once: each one's own calls carry its id; the catalog fetch they share carries neither.
   const first = await Promise.all(
     ['trace-me', 'and-me'].map((id) =>
       app.inject({ url: '/users/dwight_schrute/suggested', headers: { 'x-request-id': id } }),
     ),
   )
-  const elapsed = Date.now() - started
   t.same(
     first.map((response) => response.statusCode),
     [200, 200],
   )
-  t.ok(elapsed < DELAY_MS * 2, `three ${DELAY_MS} ms peer calls took ${elapsed} ms in all`)
+  // In parallel: every peer was asked before the first of them answered (a sum of wall times
+  // would also count how busy the machine is).
+  const spreadMs = Math.max(...arrivals) - Math.min(...arrivals)
+  t.equal(arrivals.length, 4, 'movies, showtimes, and bookings for each request')
+  t.ok(spreadMs < DELAY_MS, `all asked within ${Math.round(spreadMs)} ms, before any of them answered (${DELAY_MS} ms)`)
   t.same(bookings.requests.map((request) => request.headers['x-request-id']).sort(), ['and-me', 'trace-me'])
   for (const peer of [movies, showtimes]) {
     t.equal(peer.requests.length, 1, 'one fetch served both requests')
