@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import { findProgram } from '../../../test/helpers/programs.js'
 
@@ -32,7 +33,7 @@ export async function openPage(browser: Browser, url: string, width = 1280): Pro
   return { page, cspViolations, close: () => context.close() }
 }
 
-/** Waits (up to 10 s) for the locator to be visible; false if it never is. */
+/** Waits (up to 10 s, or `timeout` ms) for the locator to be visible; false if it never is. */
 export function shows(locator: Locator, timeout = 10_000): Promise<boolean> {
   return locator
     .first()
@@ -43,10 +44,44 @@ export function shows(locator: Locator, timeout = 10_000): Promise<boolean> {
     )
 }
 
-/** Waits until the page has a heading and nothing is still loading. */
+/**
+ * Waits until the page has a heading and nothing is still loading: no network traffic for half a
+ * second (the first burst of fetches answered), no loading note, and no text that a part of a page
+ * shows only until its first answer (the dashboard's "Loading…" counts, "Checking every service…").
+ */
 export async function settled(page: Page): Promise<void> {
   await page.locator('h1').first().waitFor()
-  await page.waitForFunction(() => document.querySelector('.loading') === null, undefined, { timeout: 10_000 })
+  await page.waitForLoadState('networkidle', { timeout: 20_000 })
+  await page.waitForFunction(
+    () => {
+      const text = document.body.textContent ?? ''
+      return (
+        document.querySelector('.loading') === null &&
+        !text.includes('Loading…') &&
+        !text.includes('Checking every service…')
+      )
+    },
+    undefined,
+    { timeout: 20_000 },
+  )
+}
+
+/**
+ * Reads `read()` again (every 100 ms, up to `timeout`) until `accept` holds of what it read, and
+ * returns the last value read, accepted or not: the test asserts on that, so a failure still shows
+ * what the page had.
+ */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeout = 5_000,
+): Promise<T> {
+  const deadline = performance.now() + timeout
+  for (;;) {
+    const value = await read()
+    if (accept(value) || performance.now() >= deadline) return value
+    await sleep(100)
+  }
 }
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')

@@ -59,6 +59,9 @@ export function findNginx(): InstalledNginx | { missing: string } {
   return { missing: 'nginx is not installed: apt-get install -y nginx (or brew install nginx) to test it' }
 }
 
+/** Tries with a new port when another process took the one picked before nginx could bind it. */
+const START_ATTEMPTS = 3
+
 /**
  * Runs the machine's nginx with the project's template, rendered as the image would render it, in
  * a temporary prefix: the http block and mime types the image has, the site on a free loopback port.
@@ -67,38 +70,67 @@ export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; roo
   const nginx = findNginx()
   if ('missing' in nginx) throw new Error(nginx.missing)
   const prefix = await mkdtemp(join(tmpdir(), 'cinema-nginx-'))
-  const port = await freePort()
-  let site = renderTemplate(await readFile(TEMPLATE, 'utf8'), {
-    GATEWAY_URL: gatewayUrl,
-    GATEWAY_RESOLVER: '127.0.0.1',
-  })
-  site = replaceLine(site, 'listen 8080;', `listen 127.0.0.1:${port};`)
-  site = replaceLine(site, 'root /usr/share/nginx/html;', `root ${root};`)
-  await writeFile(join(prefix, 'default.conf'), site)
-  await writeFile(
-    join(prefix, 'nginx.conf'),
-    [
-      // Run as root (tests and CI are), workers would otherwise be `nobody`, unable to read the tmp prefix.
-      process.getuid?.() === 0 ? 'user root;' : '',
-      'worker_processes 1;',
-      `pid ${join(prefix, 'nginx.pid')};`,
-      'error_log stderr warn;',
-      'events { worker_connections 64; }',
-      'http {',
-      `  include ${nginx.mimeTypes};`,
-      '  default_type application/octet-stream;',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
-        (kind) => `  ${kind}_temp_path ${join(prefix, kind)};`,
-      ),
-      `  include ${join(prefix, 'default.conf')};`,
-      '}',
-    ].join('\n'),
-  )
+  try {
+    const rendered = renderTemplate(await readFile(TEMPLATE, 'utf8'), {
+      GATEWAY_URL: gatewayUrl,
+      GATEWAY_RESOLVER: '127.0.0.1',
+    })
+    await writeFile(
+      join(prefix, 'nginx.conf'),
+      [
+        // Run as root (tests and CI are), workers would otherwise be `nobody`, unable to read the tmp prefix.
+        process.getuid?.() === 0 ? 'user root;' : '',
+        'worker_processes 1;',
+        `pid ${join(prefix, 'nginx.pid')};`,
+        'error_log stderr warn;',
+        'events { worker_connections 64; }',
+        'http {',
+        `  include ${nginx.mimeTypes};`,
+        '  default_type application/octet-stream;',
+        '  access_log off;',
+        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+          (kind) => `  ${kind}_temp_path ${join(prefix, kind)};`,
+        ),
+        `  include ${join(prefix, 'default.conf')};`,
+        '}',
+      ].join('\n'),
+    )
 
+    for (let attempt = 1; ; attempt += 1) {
+      // The port is free when picked, but another process may take it before nginx binds it.
+      const port = await freePort()
+      let site = replaceLine(rendered, 'listen 8080;', `listen 127.0.0.1:${port};`)
+      site = replaceLine(site, 'root /usr/share/nginx/html;', `root ${root};`)
+      await writeFile(join(prefix, 'default.conf'), site)
+      const started = await launch(nginx.binary, prefix, port)
+      if ('failed' in started) {
+        if (attempt < START_ATTEMPTS && /Address already in use/.test(started.failed)) continue
+        throw new Error(started.failed)
+      }
+      return {
+        url: started.url,
+        output: started.output,
+        close: async () => {
+          await started.stop()
+          await rm(prefix, { recursive: true, force: true })
+        },
+      }
+    }
+  } catch (error) {
+    await rm(prefix, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/** nginx started on the configuration in `prefix`, once it answers on `port`; or why it did not. */
+async function launch(
+  binary: string,
+  prefix: string,
+  port: number,
+): Promise<{ url: string; output(): string; stop(): Promise<void> } | { failed: string }> {
   let output = ''
   const child: ChildProcess = spawn(
-    nginx.binary,
+    binary,
     ['-e', 'stderr', '-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -106,29 +138,35 @@ export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; roo
   )
   for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => (output += chunk))
   const exited = once(child, 'exit')
+  const closed = new Promise((resolve) => child.once('close', resolve)) // its output read to the end
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
   const url = `http://127.0.0.1:${port}`
 
   const deadline = Date.now() + 10_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited at start:\n${output}`)
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await closed
+      return { failed: `nginx exited at start:\n${output}` }
+    }
+    // nginx, not whatever else may have taken the port meanwhile (server_tokens off still says nginx).
     const up = await fetch(`${url}/`).then(
-      () => true,
+      async (response) => {
+        await response.body?.cancel()
+        return response.headers.get('server') === 'nginx'
+      },
       () => false,
     )
     if (up) break
-    if (Date.now() > deadline) throw new Error(`nginx did not answer within 10 s:\n${output}`)
+    if (Date.now() > deadline) {
+      await stop()
+      return { failed: `nginx did not answer within 10 s:\n${output}` }
+    }
     await sleep(50)
   }
-
-  return {
-    url,
-    output: () => output,
-    close: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM')
-        await exited
-      }
-      await rm(prefix, { recursive: true, force: true })
-    },
-  }
+  return { url, output: () => output, stop }
 }
