@@ -33,7 +33,7 @@ const ADMIN = 'michael_scott'
  * How long to wait for what the dashboard learns from the gateway's /status, which it asks every
  * 5 s: a probe slowed by a busy machine reads as Down until the next poll, so allow several polls.
  */
-const POLLED = 20_000
+const POLLED_WAIT_MS = 20_000
 
 t.setTimeout(300_000)
 const browser = await launchChromium()
@@ -92,10 +92,10 @@ const sessionCookie = async (page: Page) =>
 
 t.test('the dashboard shows all five services up, with response times and counts', async (t) => {
   const page = await open(t, '/')
-  t.ok(await shows(page.getByText('All 5 services are up.'), POLLED), 'summary says all are up')
+  t.ok(await shows(page.getByText('All 5 services are up.'), POLLED_WAIT_MS), 'summary says all are up')
   for (const name of ['Gateway', 'Users', 'Movies', 'Showtimes', 'Bookings']) {
     const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name, exact: true }) })
-    t.ok(await shows(card.getByText('Up', { exact: true }), POLLED), `${name} is up`)
+    t.ok(await shows(card.getByText('Up', { exact: true }), POLLED_WAIT_MS), `${name} is up`)
     t.match(await card.textContent(), /\d+(\.\d)? ms/, `${name} shows its response time`)
   }
   for (const count of ['7 Movies', '6 Show dates', '7 Users', '7 Bookings']) {
@@ -528,9 +528,15 @@ t.test('a service that is down is named on the page', async (t) => {
   const movies = dashboard
     .getByRole('listitem')
     .filter({ has: dashboard.getByRole('heading', { name: 'Movies', exact: true }) })
-  t.ok(await shows(movies.getByText('Down', { exact: true }), POLLED), 'the dashboard shows movies down')
-  t.ok(await shows(dashboard.getByText('1 of 5 services is down: Movies.'), POLLED), 'and says so in its summary')
-  t.ok(await shows(dashboard.getByText('The movies service is unavailable.').first(), POLLED), 'the count says why')
+  t.ok(await shows(movies.getByText('Down', { exact: true }), POLLED_WAIT_MS), 'the dashboard shows movies down')
+  t.ok(
+    await shows(dashboard.getByText('1 of 5 services is down: Movies.'), POLLED_WAIT_MS),
+    'and says so in its summary',
+  )
+  t.ok(
+    await shows(dashboard.getByText('The movies service is unavailable.').first(), POLLED_WAIT_MS),
+    'the count says why',
+  )
 
   const catalog = await open(t, '/movies')
   t.ok(

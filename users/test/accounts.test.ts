@@ -1,5 +1,6 @@
 // Accounts against takeover: a deleted name is not handed on while its tokens live, one's own
 // password changes only with the current one (admins too), and guessing that one counts.
+import { decodeJwt } from 'jose'
 import t from 'tap'
 import { bearer, DEMO_ADMIN, DEMO_ENV, DEMO_PASSWORD, signInTo } from '../../test/helpers/auth.js'
 import { build, deadUrl } from '../../test/helpers/servers.js'
@@ -108,4 +109,37 @@ t.test('the limit holds over any 15 minutes: no fresh allowance at a window boun
   t.equal(over.statusCode, 429, 'the eleventh within 15 minutes is refused')
   const retryAfter = Number(over.headers['retry-after'])
   t.ok(retryAfter > 14 * 60 && retryAfter <= 15 * 60, `until the second oldest leaves the window (${retryAfter} s)`)
+})
+
+t.test('a token lives exactly expires_in seconds, even when its second ends while it is made', async (t) => {
+  // Every reading of the clock (Date.now() or new Date()) a second after the one before: iat and
+  // exp read separately would differ by a second more than the lifetime.
+  const RealDate = Date
+  let reading = RealDate.now()
+  const nextReading = () => {
+    reading += 1_000
+    return reading
+  }
+  class SteppingDate extends RealDate {
+    constructor(...args: ConstructorParameters<DateConstructor> | []) {
+      if (args.length === 0) super(nextReading())
+      else super(...(args as ConstructorParameters<DateConstructor>))
+    }
+    static override now = nextReading
+  }
+  globalThis.Date = SteppingDate as DateConstructor
+  let answer: Awaited<ReturnType<typeof app.inject>>
+  try {
+    answer = await app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: { username: 'pam_beesly', password: DEMO_PASSWORD },
+    })
+  } finally {
+    globalThis.Date = RealDate
+  }
+  t.equal(answer.statusCode, 200)
+  const { access_token: token, expires_in: expiresIn } = answer.json()
+  const claims = decodeJwt(token)
+  t.equal((claims.exp ?? 0) - (claims.iat ?? 0), expiresIn, `exp - iat = expires_in (${expiresIn} s)`)
 })

@@ -59,7 +59,7 @@ export function findNginx(): InstalledNginx | { missing: string } {
   return { missing: 'nginx is not installed: apt-get install -y nginx (or brew install nginx) to test it' }
 }
 
-/** Tries with a new port when another process took the one picked before nginx could bind it. */
+/** Starts tried at most, each on a new port: another process may take a picked port before nginx binds it. */
 const START_ATTEMPTS = 3
 
 /**
