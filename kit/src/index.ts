@@ -10,6 +10,7 @@ export {
 } from './auth/guard.js'
 export { JWKS_PATH, REMOTE_KEY_DEFAULTS, RemoteKeySet } from './auth/remote-keys.js'
 export {
+  BEARER_CHALLENGE,
   type Caller,
   generateSigningKey,
   importPublicJwk,

@@ -8,6 +8,7 @@ import t from 'tap'
 import { Pool } from 'undici'
 import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT } from '../../scripts/services.mjs'
+import { eventually } from '../helpers/eventually.js'
 import { freePort } from '../helpers/ports.js'
 import { json, stub } from '../helpers/servers.js'
 
@@ -23,13 +24,6 @@ function connectionAttempt(port: number): Promise<string> {
     })
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
   })
-}
-
-async function until(condition: () => boolean, what: string, withinMs = 5_000) {
-  for (const deadline = Date.now() + withinMs; !condition(); ) {
-    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 t.test('graceful shutdown of a service process', async (t) => {
@@ -57,8 +51,14 @@ t.test('graceful shutdown of a service process', async (t) => {
   t.teardown(() => connection.destroy())
   const inFlight = connection.request({ path: '/movies', method: 'GET' })
   const readiness = connection.request({ path: '/readyz', method: 'GET' })
-  await until(() => slowMovies.requests.length >= 1, 'the slow request reached movies')
-  t.equal(slowMovies.requests.length, 1)
+  t.equal(
+    await eventually(
+      () => slowMovies.requests.length,
+      (count) => count > 0,
+    ),
+    1,
+    'the slow request reached movies, once',
+  )
   const signalledAt = Date.now()
   gateway.kill('SIGTERM')
 

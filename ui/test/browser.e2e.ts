@@ -5,16 +5,9 @@ import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual } from 'node:util'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
+import { eventually } from '../../test/helpers/eventually.js'
 import { startSystem } from '../../test/helpers/system.js'
-import {
-  eventually,
-  horizontalOverflow,
-  launchChromium,
-  openPage,
-  seriousViolations,
-  settled,
-  shows,
-} from './helpers/browser.js'
+import { horizontalOverflow, launchChromium, openPage, seriousViolations, settled, shows } from './helpers/browser.js'
 
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
 const PAGES = [

@@ -1,4 +1,4 @@
-import { type Database, HttpError, type Role, TOKEN_ALGORITHM } from '@cinema/kit'
+import { BEARER_CHALLENGE, type Database, HttpError, type Role, TOKEN_ALGORITHM } from '@cinema/kit'
 import { SignJWT } from 'jose'
 import { hashPassword, verifyPassword } from './passwords.js'
 import type { SigningKeys } from './signing-keys.js'
@@ -28,7 +28,7 @@ export interface IssuedToken {
 const BAD_CREDENTIALS = () =>
   new HttpError(401, 'wrong username or password', {
     code: 'BAD_CREDENTIALS',
-    headers: { 'www-authenticate': 'Bearer realm="cinema"' },
+    headers: { 'www-authenticate': BEARER_CHALLENGE },
   })
 
 /**

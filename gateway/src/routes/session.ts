@@ -1,4 +1,5 @@
 import {
+  BEARER_CHALLENGE,
   type Caller,
   contracts,
   ERROR_CODES,
@@ -31,7 +32,7 @@ function refusalOf(statusCode: number, body: unknown, retryAfter: string | strin
   }
   const headers: Record<string, string> = {}
   if (typeof retryAfter === 'string') headers['retry-after'] = retryAfter
-  if (statusCode === 401) headers['www-authenticate'] = 'Bearer realm="cinema"'
+  if (statusCode === 401) headers['www-authenticate'] = BEARER_CHALLENGE
   return new HttpError(statusCode, said.message, { code: said.code as ErrorCode, headers })
 }
 

@@ -68,9 +68,12 @@ export function importPublicJwk(jwk: PublicJwk): Promise<VerificationKey> {
   return importJWK({ kty: jwk.kty, crv: jwk.crv, x: jwk.x } satisfies JWK, TOKEN_ALGORITHM) as Promise<VerificationKey>
 }
 
+/** The `WWW-Authenticate` challenge of every 401: credentials are a bearer token. */
+export const BEARER_CHALLENGE = 'Bearer realm="cinema"'
+
 /** The 401 for a request without usable credentials; `problem` set when a token was given but refused. */
 export function unauthenticated(message: string, problem?: 'invalid_token'): HttpError {
-  const challenge = problem ? `Bearer realm="cinema", error="${problem}"` : 'Bearer realm="cinema"'
+  const challenge = problem ? `${BEARER_CHALLENGE}, error="${problem}"` : BEARER_CHALLENGE
   return new HttpError(401, message, { code: 'UNAUTHENTICATED', headers: { 'www-authenticate': challenge } })
 }
 

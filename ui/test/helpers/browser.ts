@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import { findProgram } from '../../../test/helpers/programs.js'
 
@@ -64,24 +63,6 @@ export async function settled(page: Page): Promise<void> {
     undefined,
     { timeout: 20_000 },
   )
-}
-
-/**
- * Reads `read()` again (every 100 ms, up to `timeout`) until `accept` holds of what it read, and
- * returns the last value read, accepted or not: the test asserts on that, so a failure still shows
- * what the page had.
- */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeout = 5_000,
-): Promise<T> {
-  const deadline = performance.now() + timeout
-  for (;;) {
-    const value = await read()
-    if (accept(value) || performance.now() >= deadline) return value
-    await sleep(100)
-  }
 }
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
