@@ -5,6 +5,7 @@ import {
   type ErrorCode,
   errorBody,
   forwardableRequestHeaders,
+  HttpError,
   networkErrorCode,
   observer,
   type PeerOutcome,
@@ -14,6 +15,7 @@ import {
   unauthenticated,
 } from '@cinema/kit'
 import proxy from '@fastify/http-proxy'
+import { parse as parseContentType } from 'fast-content-type-parse'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { GatewayConfig, Upstream } from './config.js'
@@ -79,6 +81,22 @@ function sendUpstreamBody(reply: FastifyReply, response: UpstreamResponse, servi
  * reply-from forwards no body at all when the parsed one is falsy, but JSON's `null`, `false`, `0`
  * and `""` are bodies (only the JSON parser makes them): they go on as sent, so the service judges them.
  */
+/**
+ * 400 for a body whose Content-Type reply-from cannot read to forward it (`application/json;x`):
+ * the services' parser lets odd parameters pass, reply-from's throws, which would be a 500.
+ */
+function assertForwardableContentType(request: FastifyRequest): void {
+  const contentType = request.headers['content-type']
+  if (request.body === undefined || contentType === undefined) return
+  try {
+    parseContentType(contentType)
+  } catch {
+    throw new HttpError(400, 'the Content-Type header is malformed: each parameter must be name=value', {
+      code: 'BAD_REQUEST',
+    })
+  }
+}
+
 function falsyJsonBody(request: FastifyRequest) {
   const { body } = request
   if (body !== null && body !== false && body !== 0 && body !== '') return undefined
@@ -212,6 +230,7 @@ async function forward(
     // OPTIONS is answered by the CORS plugin; the services have no OPTIONS routes.
     httpMethods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
     handler: (request, reply, destination, replyOptions) => {
+      assertForwardableContentType(request)
       request.forwarded = true
       const body = falsyJsonBody(request)
       return reply.from(destination, body ? { ...replyOptions, ...body } : replyOptions)

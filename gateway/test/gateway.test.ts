@@ -260,6 +260,36 @@ t.test('JSON it could not re-send (nested 100,000 deep) is a 400 saying why; the
   t.equal(users.requests.length, 0)
 })
 
+t.test('a Content-Type with a malformed parameter is a 400 saying so; the service never sees it', async (t) => {
+  const users = await echo()
+  t.teardown(() => users.close())
+  const app = await gateway(t, { USERS_URL: users.url })
+  for (const contentType of ['application/json;x', 'application/json; charset=', 'application/json;;;;=']) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/token',
+      payload: JSON.stringify({ username: 'dwight_schrute', password: 'cinema-demo' }),
+      headers: { 'content-type': contentType },
+    })
+    t.equal(response.statusCode, 400, contentType)
+    t.same(response.json(), {
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'the Content-Type header is malformed: each parameter must be name=value',
+      code: 'BAD_REQUEST',
+    })
+  }
+  t.equal(users.requests.length, 0)
+  const wellFormed = await app.inject({
+    method: 'POST',
+    url: '/auth/token',
+    payload: JSON.stringify({ username: 'dwight_schrute', password: 'cinema-demo' }),
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  })
+  t.equal(wellFormed.statusCode, 200, 'a parameter that is name=value passes')
+  t.equal(users.requests.length, 1)
+})
+
 t.test('Expect: 100-continue is answered by the gateway, and the request forwarded without it', async (t) => {
   const usersUrl = await listen(await build(t, usersService, DEMO_ENV))
   const bookings = await echo()
