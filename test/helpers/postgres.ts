@@ -2,12 +2,13 @@
 // same major version as Compose's postgres:17), a temporary data directory and port, stopped (and
 // deleted) when the test ends. Nothing but Node.js and `npm install` is needed.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
 import { freePort } from './ports.js'
+import { adoptGroup } from './processes.js'
 
 export interface TestPostgres {
   port: number
@@ -82,7 +83,10 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = join(dir, 'data')
   const port = await freePort()
   run(user, bin.initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'])
-  const start = () =>
+  // pg_ctl starts the postmaster in a session of its own, whose group holds every backend: killed
+  // with it if this process ends before stop() (a test that failed, tap's timeout).
+  let server: ReturnType<typeof adoptGroup> | undefined
+  const start = () => {
     run(user, bin.pg_ctl, [
       '-D',
       data,
@@ -93,7 +97,17 @@ export async function startPostgres(): Promise<TestPostgres> {
       `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=on`,
       'start',
     ])
-  const stop = (mode: 'fast' | 'immediate' = 'fast') => run(user, bin.pg_ctl, ['-D', data, '-w', '-m', mode, 'stop'])
+    // postmaster.pid's first line is the postmaster's pid, the group's id.
+    server = adoptGroup(Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]))
+  }
+  const stop = (mode: 'fast' | 'immediate' = 'fast') => {
+    try {
+      run(user, bin.pg_ctl, ['-D', data, '-w', '-m', mode, 'stop'])
+    } finally {
+      server?.release(true) // whatever pg_ctl could not stop
+      server = undefined
+    }
+  }
   start()
   const urlOf = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`
   return {

@@ -1,16 +1,13 @@
 // Starts the whole system (or part of it) as `npm start` does, on shifted ports, for end-to-end
 // tests and the bench: each service as its own process, or everything through the launcher.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { IN_MEMORY } from '@cinema/kit'
 import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT, type Service, systemServices } from '../../scripts/services.mjs'
 import { portIsFree } from './ports.js'
-
-// A service on PGlite creates its database on a first start, seconds of CPU that take far longer
-// while other test files run beside it; one that cannot start exits by itself well before this.
-const DEFAULT_READY_TIMEOUT_MS = 90_000
+import { spawnGroup, stopGroup } from './processes.js'
 
 export interface SystemOptions {
   /** Databases in memory (default) or under this directory, which then survives restarts. */
@@ -21,8 +18,6 @@ export interface SystemOptions {
   env?: Record<string, string>
   /** Extra environment per service, e.g. its DATABASE_URL. */
   serviceEnv?: Record<string, Record<string, string>>
-  /** How long each service may take to become ready (default DEFAULT_READY_TIMEOUT_MS). */
-  readyTimeoutMs?: number
 }
 
 export interface RunningSystem {
@@ -62,7 +57,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
 
   async function start(name: string) {
     const service = byName(name)
-    const child = spawn(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
+    const child = spawnGroup(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...options.env, ...service.env, ...options.serviceEnv?.[name] },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,22 +66,27 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     const append = (chunk: Buffer) => outputs.set(name, (outputs.get(name) ?? '') + chunk.toString())
     child.stdout?.on('data', append)
     child.stderr?.on('data', append)
+    // No deadline of its own: a PGlite first start is seconds of CPU that a busy machine stretches
+    // many times over, and a service that cannot start exits by itself (its database wait is
+    // DATABASE_STARTUP_TIMEOUT_MS). tap's timeout of the test file bounds the rest.
+    const exited = new AbortController()
+    const exit = once(child, 'exit').then(([code, signal]) => {
+      exited.abort()
+      throw new Error(`${name} exited (${signal ?? `code ${code}`}) while starting:\n${outputs.get(name)}`)
+    })
     await Promise.race([
-      waitUntilReady(service.readyUrl, { timeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS }),
-      once(child, 'exit').then(([code]) => {
-        throw new Error(`${name} exited with ${code} while starting:\n${outputs.get(name)}`)
-      }),
+      waitUntilReady(service.readyUrl, { timeoutMs: Number.POSITIVE_INFINITY, signal: exited.signal }),
+      exit,
     ])
+    exit.catch(() => {}) // an exit later on is the test's business
   }
 
   async function stop(name: string, signal: NodeJS.Signals = 'SIGTERM') {
     const child = processes.get(name)
-    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null
-    const exited = once(child, 'exit')
-    child.kill(signal)
-    const [code] = await exited
+    if (!child) return null
+    const code = await stopGroup(child, signal)
     processes.delete(name)
-    return code as number | null
+    return code
   }
 
   const selected = services.filter((service) => !options.only || options.only.includes(service.name))
@@ -114,6 +114,8 @@ export interface LauncherOptions {
   portOffset?: number
   /** Where the databases go (`CINEMA_DATA_DIR`). */
   dataDir: string
+  /** Start only these services (default: all), as `npm run start:<name>` does. */
+  only?: string[]
   /** Extra environment for the launcher and so every service. */
   env?: Record<string, string>
 }
@@ -131,7 +133,8 @@ const LAUNCHER_UP = /Cinema is up in [\d.]+ s/
 /** The system as `npm start` runs it (scripts/start.mjs), returned once the launcher says it is up. */
 export async function startLauncher(options: LauncherOptions): Promise<RunningLauncher> {
   const portOffset = options.portOffset ?? (await freeOffset())
-  const launcher = spawn(process.execPath, [join(ROOT, 'scripts/start.mjs')], {
+  // Its services are in its process group: a launcher killed with SIGKILL cannot stop them itself.
+  const launcher = spawnGroup(process.execPath, [join(ROOT, 'scripts/start.mjs'), ...(options.only ?? [])], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -146,37 +149,33 @@ export async function startLauncher(options: LauncherOptions): Promise<RunningLa
   const append = (chunk: Buffer) => {
     output += chunk
   }
-  launcher.stdout.on('data', append)
-  launcher.stderr.on('data', append)
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (launcher.exitCode !== null || launcher.signalCode !== null) return launcher.exitCode
-    const exited = once(launcher, 'exit')
-    launcher.kill(signal)
-    const [code] = await exited
-    return code as number | null
-  }
+  launcher.stdout?.on('data', append)
+  launcher.stderr?.on('data', append)
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => stopGroup(launcher, signal)
 
-  // The launcher polls every service's readiness itself (scripts/ready.mjs) and then says so.
+  // The launcher polls every service's readiness itself (scripts/ready.mjs) and then says so, or
+  // exits when one of them could not start: no deadline here, tap's timeout of the file bounds it.
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => settle(new Error(`not up after 60 s:\n${output}`)), 60_000)
       const onOutput = () => {
         if (LAUNCHER_UP.test(output)) settle()
       }
       const onExit = () => settle(new Error(`the launcher exited:\n${output}`))
       const settle = (error?: Error) => {
-        clearTimeout(timer)
-        launcher.stdout.off('data', onOutput)
+        launcher.stdout?.off('data', onOutput)
         launcher.off('exit', onExit)
         if (error) reject(error)
         else resolve()
       }
-      launcher.stdout.on('data', onOutput)
+      launcher.stdout?.on('data', onOutput)
       launcher.on('exit', onExit)
     })
   } catch (error) {
     await stop('SIGKILL')
     throw error
   }
-  return { services: systemServices({ portOffset }), output: () => output, stop }
+  const services = systemServices({ portOffset }).filter(
+    (service) => !options.only || options.only.includes(service.name),
+  )
+  return { services, output: () => output, stop }
 }

@@ -1,6 +1,6 @@
 // `npm run stop` signals Cinema's launchers only: a pid file left by a launcher killed with
 // SIGKILL may name a process that has nothing to do with Cinema by now.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,16 +9,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { ROOT } from '../../scripts/services.mjs'
 import { stopLaunchers } from '../../scripts/stop.mjs'
+import { spawnGroup, stopGroup } from '../helpers/processes.js'
 
 /** A Node.js process running `args`, killed when the test ends; resolves once it runs. */
 async function processRunning(t: Test, args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--eval', 'setInterval(() => {}, 1000); console.log("up")', ...args], {
+  const child = spawnGroup(process.execPath, ['--eval', 'setInterval(() => {}, 1000); console.log("up")', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  t.teardown(() => {
-    child.kill('SIGKILL')
-  })
+  t.teardown(() => stopGroup(child, 'SIGKILL'))
   await once(child.stdout as NodeJS.ReadableStream, 'data')
   return child
 }

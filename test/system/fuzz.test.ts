@@ -473,7 +473,7 @@ async function fuzzPrototypeNames(t: Test, system: RunningSystem, runs: number) 
 }
 
 t.test('fuzzing every route on PGlite', async (t) => {
-  const system = await startSystem({ readyTimeoutMs: 120_000 })
+  const system = await startSystem()
   t.teardown(() => system.close())
   await fuzzEveryRoute(t, system, RUNS_PER_TARGET)
   await fuzzPrototypeNames(t, system, PROTOTYPE_NAMES.length * 2)
@@ -487,7 +487,6 @@ t.test('fuzzing every route on PostgreSQL', async (t) => {
       users: { DATABASE_URL: await postgres.createDatabase('users') },
       bookings: { DATABASE_URL: await postgres.createDatabase('bookings') },
     },
-    readyTimeoutMs: 120_000,
   })
   t.teardown(() => system.close())
   await fuzzEveryRoute(t, system, RUNS_ON_POSTGRES)

@@ -1,13 +1,13 @@
 // A service stopped while the rest keep running: callers answer at once with an error naming it,
 // and recover by themselves when it comes back.
 
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ROOT } from '../../scripts/services.mjs'
 import { freePort } from '../helpers/ports.js'
+import { spawnGroup, stopGroup } from '../helpers/processes.js'
 import { startSystem } from '../helpers/system.js'
 
 t.test('stopping movies: users answers 503 naming movies within 2 s, the gateway too; starting it heals', async (t) => {
@@ -88,12 +88,13 @@ async function startWithPortTaken(t: Test, entry: string, env: NodeJS.ProcessEnv
   const blocker = createServer().listen(heldPort, '127.0.0.1')
   await once(blocker, 'listening')
   t.teardown(() => blocker.close())
-  const child = spawn(process.execPath, [join(ROOT, entry)], {
+  const child = spawnGroup(process.execPath, [join(ROOT, entry)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
+  t.teardown(() => stopGroup(child, 'SIGKILL')) // had it started after all
   let stderr = ''
-  child.stderr.on('data', (chunk) => {
+  child.stderr?.on('data', (chunk) => {
     stderr += chunk
   })
   const [code] = await once(child, 'exit')
