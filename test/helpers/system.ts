@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { IN_MEMORY } from '@cinema/kit'
 import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT, type Service, systemServices } from '../../scripts/services.mjs'
+import { notCountedAgainstTimeout } from './file-timeout.js'
 import { portIsFree } from './ports.js'
 import { spawnGroup, stopGroup } from './processes.js'
 
@@ -68,16 +69,19 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     child.stderr?.on('data', append)
     // No deadline of its own: a PGlite first start is seconds of CPU that a busy machine stretches
     // many times over, and a service that cannot start exits by itself (its database wait is
-    // DATABASE_STARTUP_TIMEOUT_MS). tap's timeout of the test file bounds the rest.
+    // DATABASE_STARTUP_TIMEOUT_MS). tap's timeout of the test file bounds the rest, this wait not
+    // counted.
     const exited = new AbortController()
     const exit = once(child, 'exit').then(([code, signal]) => {
       exited.abort()
       throw new Error(`${name} exited (${signal ?? `code ${code}`}) while starting:\n${outputs.get(name)}`)
     })
-    await Promise.race([
-      waitUntilReady(service.readyUrl, { timeoutMs: Number.POSITIVE_INFINITY, signal: exited.signal }),
-      exit,
-    ])
+    await notCountedAgainstTimeout(
+      Promise.race([
+        waitUntilReady(service.readyUrl, { timeoutMs: Number.POSITIVE_INFINITY, signal: exited.signal }),
+        exit,
+      ]),
+    )
     exit.catch(() => {}) // an exit later on is the test's business
   }
 
@@ -154,9 +158,10 @@ export async function startLauncher(options: LauncherOptions): Promise<RunningLa
   const stop = (signal: NodeJS.Signals = 'SIGTERM') => stopGroup(launcher, signal)
 
   // The launcher polls every service's readiness itself (scripts/ready.mjs) and then says so, or
-  // exits when one of them could not start: no deadline here, tap's timeout of the file bounds it.
+  // exits when one of them could not start: no deadline here, tap's timeout of the file bounds it,
+  // this wait not counted.
   try {
-    await new Promise<void>((resolve, reject) => {
+    const up = new Promise<void>((resolve, reject) => {
       const onOutput = () => {
         if (LAUNCHER_UP.test(output)) settle()
       }
@@ -170,6 +175,7 @@ export async function startLauncher(options: LauncherOptions): Promise<RunningLa
       launcher.stdout?.on('data', onOutput)
       launcher.on('exit', onExit)
     })
+    await notCountedAgainstTimeout(up)
   } catch (error) {
     await stop('SIGKILL')
     throw error
