@@ -7,10 +7,10 @@ import { HttpError } from './errors.js'
 // and reads `\` as `/`; nginx also merges `//` and decodes before resolving. The router sees none of
 // that, so a decision made on the route it matched (the password budget, whether a caller is needed)
 // would be made on another path than the service routes. The encoded ones are refused wherever they
-// are: a client never needs to encode a dot, and no path of the API has a `/`, `\` or control
-// character inside a segment.
+// are: a client never needs to encode a dot, and no path of the API has a `/` or `\` inside a
+// segment. (An encoded control character, `%00`, is routed alike by every hop: each route's
+// validation refuses it in its parameters, saying which.)
 const ENCODED_SEPARATOR = /%(2e|2f|5c)/i
-const ENCODED_CONTROL = /%([01][0-9a-f]|7f)/i
 // Raw: Node refuses most controls and spaces itself; `\` and `#` it lets through, and anything
 // outside printable ASCII should have been percent-encoded.
 const RAW_OUT_OF_PLACE = /[^\x21-\x7e]|[\\#]/
@@ -32,7 +32,6 @@ export function nonCanonicalPath(target: string): string | undefined {
   const separator = ENCODED_SEPARATOR.exec(path)
   if (separator)
     return `the path has a percent-encoded "${decodeURIComponent(separator[0])}"; spell paths without encoded dots, slashes or backslashes`
-  if (ENCODED_CONTROL.test(path)) return 'the path has a percent-encoded control character'
   const segments = path.slice(1).split('/')
   for (const [index, segment] of segments.entries()) {
     if (segment === '.' || segment === '..') return `the path has a "${segment}" segment`

@@ -37,6 +37,9 @@ const CANONICAL = [
   '/favicon.svg',
   '/bookings/x',
   '/sign-in?next=/bookings/../x',
+  // Routed alike by every hop; the route's validation refuses them.
+  '/users/a%00b',
+  '/users/a%0Ab/bookings',
 ]
 
 const NON_CANONICAL: [string, RegExp][] = [
@@ -52,8 +55,6 @@ const NON_CANONICAL: [string, RegExp][] = [
   ['/auth\\token', /backslash/],
   ['/auth%5Ctoken', /encoded "\\"/],
   ['/auth%2ftoken', /encoded "\/"/],
-  ['/auth/token%00', /control character/],
-  ['/auth/token%0A', /control character/],
   ['/auth/token#x', /#/],
   ['/auth/tok\u00e9n', /percent-encoded/],
   ['http://example.com/auth/token', /must be a path/],
