@@ -49,6 +49,11 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     // The web app Vite builds; said here because the ui server's default is relative to its
     // compiled file, and `npm run dev` runs it from its source.
     if (name === 'ui') env.UI_STATIC_DIR = join(ROOT, 'ui', 'dist', 'public')
+    // The UI server reaches the gateway from loopback and says who its visitor is in
+    // X-Forwarded-For; the gateway believes it from loopback, so each visitor has a budget of its
+    // own and none is exempt as loopback is. Other local processes gain nothing by it: as loopback
+    // they are allow-listed already, and a claimed address only gets them counted.
+    if (name === 'gateway') env.TRUST_PROXY = process.env.TRUST_PROXY ?? 'loopback'
     // The gateway's /metrics has a port of its own (on loopback), shifted like the others.
     const metricsPort = 'metricsPort' in topology ? topology.metricsPort + portOffset : undefined
     if (metricsPort !== undefined) env.METRICS_PORT = String(metricsPort)

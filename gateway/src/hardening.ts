@@ -9,7 +9,8 @@ import type { GatewayConfig } from './config.js'
 
 /**
  * Whether the request makes the users service hash a password: sign-in (token or web session),
- * sign-up. Judged by the route it matched and its decoded path, so `/%75sers` counts as `/users`.
+ * sign-up. Judged by the route it matched and its decoded path, so `/%75sers` counts as `/users`;
+ * a path the users service would route elsewhere (`/auth/./token`) never gets here: the kit refused it.
  */
 function hashesPassword(request: FastifyRequest): boolean {
   if (request.method !== 'POST') return false

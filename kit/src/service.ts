@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
 import type { TObject } from 'typebox'
+import { canonicalPaths } from './canonical-path.js'
 import type { BaseConfig } from './config.js'
 import { ConfigError, loadConfig } from './config.js'
 import { describeValidationErrors, errorHandling, errorServerOptions } from './errors.js'
@@ -85,7 +86,8 @@ export function loadServiceConfig<Config extends BaseConfig>(
 
 /**
  * Builds a service without listening (tests call this and use `inject`): the shared plugins
- * every service has (errors, request ids and logs, metrics, probes, load shedding, OpenAPI), then its own app.
+ * every service has (errors, request ids and logs, canonical paths, metrics, probes, load shedding, OpenAPI),
+ * then its own app.
  */
 export async function buildService<Config extends BaseConfig>(
   definition: ServiceDefinition<Config>,
@@ -118,6 +120,8 @@ export async function buildService<Config extends BaseConfig>(
   await fastify.register(requestLogging, { accessLogLevel: config.ACCESS_LOG_LEVEL })
   // After request logging, so that even a turned-away request's answer carries its id.
   await fastify.register(turnAwayWhileClosing, { service: definition.name })
+  // Before the app's hooks (the gateway's rate limits): they judge the path the service will route.
+  await fastify.register(canonicalPaths)
   await fastify.register(metrics, { ownServer: Boolean(definition.metricsServer) })
   await fastify.register(health)
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.

@@ -30,9 +30,14 @@ async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayU
       retryDelay: () => null,
       // Without hop-by-hop headers and `Expect`, which undici refuses to send (each was a 502
       // blaming the gateway). The gateway keeps a well-formed incoming id, so one id follows the
-      // call through every log.
+      // call through every log. X-Forwarded-For and -Host are this server's own view of the
+      // client, any claimed ones replaced (nothing in front of it is trusted), as nginx sets them:
+      // the gateway, which believes them from here, counts each visitor apart, not as one loopback
+      // client its allow-list exempts. X-Forwarded-Proto passes as nginx passes it (a TLS proxy's).
       rewriteRequestHeaders: (request, headers) => ({
         ...forwardableRequestHeaders(headers),
+        'x-forwarded-for': request.ip,
+        'x-forwarded-host': request.host,
         [REQUEST_ID_HEADER]: request.id,
       }),
       // This origin's security headers are the UI's, whatever the gateway sets for its own clients.

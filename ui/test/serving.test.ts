@@ -54,6 +54,15 @@ for (const server of servers) {
       t.notOk(response.headers['cache-control'], 'the gateway decides about caching its answers')
     })
 
+    t.test('the gateway learns the client’s address, whatever the client claims', async (t) => {
+      // The gateway believes X-Forwarded-For from the UI only, and counts each visitor apart by it.
+      await get(`${ui.url}/api/movies`, { 'x-forwarded-for': '127.0.0.9' })
+      const forwardedFor = gateway.received.at(-1)?.forwardedFor ?? ''
+      t.equal(forwardedFor.split(',').at(-1)?.trim(), '127.0.0.1', 'the last address is the one the UI saw')
+      // nginx appends to a claimed one (the gateway stops at the UI's entry), the local server replaces it.
+      if (server.name === 'local server') t.equal(forwardedFor, '127.0.0.1', 'a claimed address is replaced')
+    })
+
     t.test('a body sent with `Expect: 100-continue` reaches the gateway, with the expectation met here', async (t) => {
       const body = JSON.stringify({ name: 'Dwight Schrute' })
       const headers = { 'content-type': 'application/json', expect: '100-continue' }
