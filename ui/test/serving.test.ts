@@ -97,6 +97,7 @@ for (const server of servers) {
         'https',
         'X-Forwarded-Proto: https from the proxy in front is kept',
       )
+      t.equal(gateway.received.at(-1)?.forwardedPrefix, '/api', 'the gateway learns the browser sees it under /api')
     })
 
     t.test('a body over 1 MiB is a JSON 413, the gateway never asked', async (t) => {

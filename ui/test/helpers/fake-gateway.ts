@@ -13,6 +13,7 @@ export interface FakeGateway {
     cookie: string | undefined
     requestedWith: string | undefined
     forwardedProto: string | undefined
+    forwardedPrefix: string | undefined
     body: string
   }[]
   /** Stops it (again is fine), as a gateway that went down. */
@@ -42,6 +43,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
       cookie: request.headers.cookie,
       requestedWith: request.headers['x-requested-with'] as string | undefined,
       forwardedProto: request.headers['x-forwarded-proto'] as string | undefined,
+      forwardedPrefix: request.headers['x-forwarded-prefix'] as string | undefined,
       body,
     })
     response.setHeader('content-type', 'application/json; charset=utf-8')
