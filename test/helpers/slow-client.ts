@@ -1,6 +1,6 @@
 // Raw TCP clients for timeout tests: a request sent a byte at a time, and keep-alive connections.
 import { once } from 'node:events'
-import { get } from 'node:http'
+import { type ClientRequest, get } from 'node:http'
 import { connect, type Socket } from 'node:net'
 
 export interface TrickleResult {
@@ -123,15 +123,29 @@ export async function idleConnections(url: string, count: number, localAddress: 
   }
 }
 
-/** `GET url` on a new connection from `localAddress`: its status (null when refused or cut) and how long it took. */
-export function getFrom(url: string, localAddress: string): Promise<{ status: number | null; ms: number }> {
+// How long getFrom waits for an answer before it gives up (status null).
+const GET_FROM_TIMEOUT_MS = 30_000
+
+/** `GET url` on a new connection from `localAddress`: its status (null when refused, cut or not answered), body, and how long it took. */
+export function getFrom(
+  url: string,
+  localAddress: string,
+): Promise<{ status: number | null; body: string; ms: number }> {
   const started = performance.now()
   return new Promise((resolve) => {
-    const done = (status: number | null) => resolve({ status, ms: performance.now() - started })
+    let body = ''
+    const done = (status: number | null) => resolve({ status, body, ms: performance.now() - started })
     get(url, { localAddress, agent: false }, (response) => {
-      response.resume()
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => {
+        body += chunk
+      })
       response.on('end', () => done(response.statusCode ?? null))
       response.on('error', () => done(null))
-    }).on('error', () => done(null))
+    })
+      .setTimeout(GET_FROM_TIMEOUT_MS, function giveUp(this: ClientRequest) {
+        this.destroy()
+      })
+      .on('error', () => done(null))
   })
 }
