@@ -1,4 +1,13 @@
-import { AuthSettings, MetricsServerSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import {
+  AuthSettings,
+  EdgeConnectionSettings,
+  items,
+  MetricsServerSettings,
+  PeerSettings,
+  peerUrl,
+  SERVICES,
+  serviceConfigSchema,
+} from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
@@ -8,6 +17,8 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
   MOVIES_URL: peerUrl('movies'),
   SHOWTIMES_URL: peerUrl('showtimes'),
   BOOKINGS_URL: peerUrl('bookings'),
+  // The gateway is the edge: one client holds a few connections at most (its trusted proxies, many).
+  ...EdgeConnectionSettings,
   // The gateway is the edge: /metrics is served on an operations port of its own, not to the world.
   ...MetricsServerSettings,
   UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({
@@ -46,6 +57,11 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
   ),
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
+
+/** The clients RATE_LIMIT_ALLOW names; `none`: an empty value means the default (loopback) wherever Compose passes settings on. */
+export function rateLimitAllowList(config: GatewayConfig): string[] {
+  return config.RATE_LIMIT_ALLOW === 'none' ? [] : items(config.RATE_LIMIT_ALLOW)
+}
 
 /**
  * The services behind the gateway: each owns the paths under its prefixes, `/<name>` and, for

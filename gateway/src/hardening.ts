@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from 'helmet'
-import type { GatewayConfig } from './config.js'
+import { type GatewayConfig, rateLimitAllowList } from './config.js'
 
 /**
  * Whether the request makes the users service hash a password: sign-in (token or web session),
@@ -63,8 +63,7 @@ export const hardening = fp(
       global: false,
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      // `none`: an empty value means the default (loopback) wherever Compose passes settings on.
-      allowList: config.RATE_LIMIT_ALLOW === 'none' ? [] : items(config.RATE_LIMIT_ALLOW),
+      allowList: rateLimitAllowList(config),
       // The plugin throws what this returns, for the error handler to answer.
       errorResponseBuilder: (_request, context) =>
         new HttpError(429, `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { code: 'RATE_LIMITED' }),

@@ -1,5 +1,6 @@
 import { type Static, type TObject, type TProperties, Type } from 'typebox'
 import { Value } from 'typebox/value'
+import { ConnectionSettings } from './connection-limits.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 type LogLevel = (typeof LOG_LEVELS)[number]
@@ -66,6 +67,7 @@ export function serviceConfigSchema<Extra extends TProperties>(defaultPort: numb
       default: 512,
       description: 'open client connections at most; further ones are closed at once',
     }),
+    ...ConnectionSettings,
     ...extra,
   })
 }
@@ -84,6 +86,7 @@ export interface BaseConfig {
   KEEP_ALIVE_TIMEOUT_MS: number
   CONNECTION_TIMEOUT_MS: number
   MAX_CONNECTIONS: number
+  MAX_CONNECTIONS_PER_CLIENT: number
   /** Only services that own a database have it; start-up waits this long for it. */
   DATABASE_STARTUP_TIMEOUT_MS?: number
 }

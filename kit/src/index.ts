@@ -26,6 +26,7 @@ export {
   type VerificationKey,
 } from './auth/tokens.js'
 export { type BaseConfig, items, loadConfig, serviceConfigSchema } from './config.js'
+export { EdgeConnectionSettings } from './connection-limits.js'
 export * as contracts from './contracts.js'
 export { readDataFile } from './data-file.js'
 export { type Database, databaseSettings, IN_MEMORY, type Queryable } from './db/database.js'

@@ -7,6 +7,7 @@ import type { TObject } from 'typebox'
 import { canonicalPaths } from './canonical-path.js'
 import type { BaseConfig } from './config.js'
 import { ConfigError, loadConfig } from './config.js'
+import { limitConnectionsPerClient } from './connection-limits.js'
 import { describeValidationErrors, errorHandling, errorServerOptions } from './errors.js'
 import { health, turnAwayWhileClosing } from './health.js'
 import { jsonBody } from './json-body.js'
@@ -26,6 +27,8 @@ export interface ServiceDefinition<Config extends BaseConfig> {
   app: FastifyPluginAsyncTypebox<{ config: Config }>
   /** Extra Fastify server options from the config, e.g. a body limit. */
   serverOptions?: (config: Config) => Partial<FastifyServerOptions>
+  /** Client addresses MAX_CONNECTIONS_PER_CLIENT does not count: proxies that many people come through. */
+  connectionLimitExempt?: (config: Config) => (address: string) => boolean
   /** Where `GET /metrics` listens when it has a port of its own rather than the app's (the gateway's). */
   metricsServer?: (config: Config) => { host: string; port: number }
 }
@@ -111,6 +114,8 @@ export async function buildService<Config extends BaseConfig>(
     ...definition.serverOptions?.(config),
   }).withTypeProvider<TypeBoxTypeProvider>()
   fastify.server.maxConnections = config.MAX_CONNECTIONS
+  const exempt = definition.connectionLimitExempt?.(config) ?? (() => false)
+  limitConnectionsPerClient(fastify.server, config.MAX_CONNECTIONS_PER_CLIENT, exempt)
   fastify.setValidatorCompiler(validatorCompiler)
 
   // OpenAPI first: it documents the routes registered after it.

@@ -2,8 +2,10 @@
 // refuses connections beyond it, and everyone else is served meanwhile.
 import t, { type Test } from 'tap'
 import { Type } from 'typebox'
+import { eventually } from '../../test/helpers/eventually.js'
 import { KeepAliveConnection, trickle } from '../../test/helpers/slow-client.js'
 import { loadConfig } from '../src/config.js'
+import { clientOf } from '../src/connection-limits.js'
 import { buildService, type ServiceDefinition } from '../src/service.js'
 import { Config, SAMPLE } from './helpers/sample-service.js'
 
@@ -102,4 +104,60 @@ t.test('MAX_CONNECTIONS: connections beyond it are closed at once; those open ke
   const next = await KeepAliveConnection.open(url)
   t.teardown(() => next.close())
   t.equal(await next.get('/livez'), 200, 'once one closes, a new connection is taken')
+})
+
+t.test(
+  'MAX_CONNECTIONS_PER_CLIENT: one client’s connections beyond it are closed at once; others are served',
+  async (t) => {
+    const url = await serve(t, { MAX_CONNECTIONS_PER_CLIENT: '5', KEEP_ALIVE_TIMEOUT_MS: '60000' })
+    // On Linux every 127.x.y.z is this machine: each local address is a client of its own.
+    const open = await Promise.all(Array.from({ length: 5 }, () => KeepAliveConnection.open(url, '127.0.0.2')))
+    t.teardown(() => {
+      for (const connection of open) connection.close()
+    })
+    t.same(await Promise.all(open.map((connection) => connection.get('/livez'))), [200, 200, 200, 200, 200])
+
+    const sixth = await KeepAliveConnection.open(url, '127.0.0.2')
+    t.teardown(() => sixth.close())
+    t.equal(await sixth.get('/livez'), null, 'the sixth from that client is closed without an answer')
+    const other = await KeepAliveConnection.open(url, '127.0.0.3')
+    t.teardown(() => other.close())
+    t.equal(await other.get('/livez'), 200, 'another client is served')
+
+    const closing = open.pop()
+    closing?.close()
+    await closing?.closed
+    // The server counts it gone on its own 'close', a moment after the client's.
+    const next = await eventually(
+      async () => {
+        const connection = await KeepAliveConnection.open(url, '127.0.0.2')
+        const status = await connection.get('/livez')
+        connection.close()
+        return status
+      },
+      (status) => status === 200,
+    )
+    t.equal(next, 200, 'once one of its connections closes, the client may open another')
+  },
+)
+
+t.test('MAX_CONNECTIONS_PER_CLIENT is off unless set: services behind the gateway see it as one client', async (t) => {
+  t.equal(loadConfig(Config, {}).MAX_CONNECTIONS_PER_CLIENT, 0)
+  const url = await serve(t, { KEEP_ALIVE_TIMEOUT_MS: '60000' })
+  const many = await Promise.all(Array.from({ length: 100 }, () => KeepAliveConnection.open(url, '127.0.0.2')))
+  t.teardown(() => {
+    for (const connection of many) connection.close()
+  })
+  const statuses = await Promise.all(many.map((connection) => connection.get('/livez')))
+  t.equal(statuses.filter((status) => status === 200).length, 100, 'a hundred from one address all served')
+})
+
+t.test('an IPv6 client is counted by its /64, as one host is given a whole /64', async (t) => {
+  t.equal(clientOf('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64')
+  t.equal(clientOf('2001:db8:1:2::9'), '2001:db8:1:2::/64')
+  t.equal(clientOf('2001:0db8:0001:0002:ffff::1%eth0'), '2001:db8:1:2::/64')
+  t.equal(clientOf('2001:db8::1'), '2001:db8:0:0::/64')
+  t.equal(clientOf('::1'), '0:0:0:0::/64')
+  t.equal(clientOf('192.0.2.7'), '192.0.2.7')
+  t.equal(clientOf('::ffff:192.0.2.7'), '::ffff:192.0.2.7')
 })

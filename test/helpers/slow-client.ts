@@ -1,5 +1,6 @@
 // Raw TCP clients for timeout tests: a request sent a byte at a time, and keep-alive connections.
 import { once } from 'node:events'
+import { type ClientRequest, get } from 'node:http'
 import { connect, type Socket } from 'node:net'
 
 export interface TrickleResult {
@@ -68,9 +69,10 @@ export class KeepAliveConnection {
     })
   }
 
-  static async open(url: string): Promise<KeepAliveConnection> {
+  /** Opened from `localAddress` when given: on Linux any 127.x.y.z is this machine, a client of its own. */
+  static async open(url: string, localAddress?: string): Promise<KeepAliveConnection> {
     const { hostname, port } = new URL(url)
-    const socket = connect(Number(port), hostname)
+    const socket = connect({ port: Number(port), host: hostname, ...(localAddress ? { localAddress } : {}) })
     await once(socket, 'connect')
     return new KeepAliveConnection(socket)
   }
@@ -88,4 +90,62 @@ export class KeepAliveConnection {
   close(): void {
     this.socket.destroy()
   }
+}
+
+// Connections opened at once at most: more could overflow the listen backlog (a dropped SYN is
+// sent again only a second later).
+const CONNECT_BATCH = 50
+
+/**
+ * `count` connections to `url` from `localAddress` that send nothing, as a client holding a server's
+ * connections would; resolves once each is connected (or refused). `close()` ends them all.
+ */
+export async function idleConnections(url: string, count: number, localAddress: string) {
+  const { hostname, port } = new URL(url)
+  const sockets: Socket[] = []
+  for (let opened = 0; opened < count; opened += CONNECT_BATCH) {
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, count - opened) }, () => {
+      const socket = connect({ port: Number(port), host: hostname, localAddress })
+      sockets.push(socket)
+      socket.on('error', () => {})
+      // Read, so that a close from the server is seen.
+      socket.resume()
+      return Promise.race([once(socket, 'connect'), once(socket, 'close')])
+    })
+    await Promise.all(batch)
+  }
+  return {
+    /** How many the server has not closed (yet). */
+    open: () => sockets.filter((socket) => !socket.destroyed).length,
+    close: () => {
+      for (const socket of sockets) socket.destroy()
+    },
+  }
+}
+
+// How long getFrom waits for an answer before it gives up (status null).
+const GET_FROM_TIMEOUT_MS = 30_000
+
+/** `GET url` on a new connection from `localAddress`: its status (null when refused, cut or not answered), body, and how long it took. */
+export function getFrom(
+  url: string,
+  localAddress: string,
+): Promise<{ status: number | null; body: string; ms: number }> {
+  const started = performance.now()
+  return new Promise((resolve) => {
+    let body = ''
+    const done = (status: number | null) => resolve({ status, body, ms: performance.now() - started })
+    get(url, { localAddress, agent: false }, (response) => {
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => {
+        body += chunk
+      })
+      response.on('end', () => done(response.statusCode ?? null))
+      response.on('error', () => done(null))
+    })
+      .setTimeout(GET_FROM_TIMEOUT_MS, function giveUp(this: ClientRequest) {
+        this.destroy()
+      })
+      .on('error', () => done(null))
+  })
 }

@@ -39,6 +39,8 @@ async function gatewayProxy(fastify: FastifyInstance, { gatewayUrl }: { gatewayU
         'x-forwarded-for': request.ip,
         'x-forwarded-host': request.host,
         [REQUEST_ID_HEADER]: request.id,
+        // Where the browser sees the gateway: the session cookie paths it clears are under it.
+        'x-forwarded-prefix': '/api',
       }),
       // This origin's security headers are the UI's, whatever the gateway sets for its own clients.
       rewriteHeaders: (headers) => {

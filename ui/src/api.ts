@@ -33,9 +33,13 @@ export interface ErrorAnswer {
 }
 
 const UNREACHABLE = 'Cannot reach the Cinema server. Check your connection, then try again.'
+/** Said when the gateway refused two session cookies (SESSION_CONFLICT) and the app signed out. */
+export const SESSION_CONFLICT_MESSAGE =
+  'Your browser sent two sessions for this site (another site may have set one), so you have been signed out to be safe. Sign in again; if this keeps happening, delete this site’s cookies in your browser.'
 
 /** Words for people from an error answer: by its `code` and `service`, else its own message. */
 export function describeFailure(status: number, answer: ErrorAnswer | undefined): string {
+  if (answer?.code === 'SESSION_CONFLICT') return SESSION_CONFLICT_MESSAGE
   const service = typeof answer?.service === 'string' ? answer.service : undefined
   if (service) {
     const what = service === 'gateway' ? 'The gateway' : `The ${service} service`
@@ -77,17 +81,43 @@ export interface CallOptions {
  */
 export const REQUESTED_WITH = { 'x-requested-with': 'cinema' } as const
 
-let unauthorizedHandler: (() => void) | undefined
+/** One handler the app sets for something any call may run into; setting it returns what undoes it. */
+function handlerSlot() {
+  let current: (() => void) | undefined
+  return {
+    call: () => current?.(),
+    set: (handler: () => void): (() => void) => {
+      current = handler
+      return () => {
+        if (current === handler) current = undefined
+      }
+    },
+  }
+}
+
+const unauthorized = handlerSlot()
+const sessionConflict = handlerSlot()
 
 /**
  * What to do when a call answers 401 because the session is missing or over: the app sends the
  * page to sign in. The call still fails with its ApiError. Returns the function that undoes this.
  */
-export function onUnauthorized(handler: () => void): () => void {
-  unauthorizedHandler = handler
-  return () => {
-    if (unauthorizedHandler === handler) unauthorizedHandler = undefined
-  }
+export const onUnauthorized = unauthorized.set
+
+/**
+ * What to do when the gateway refused a call for carrying two session cookies (400
+ * SESSION_CONFLICT: another origin of the site planted one): by then the session has been ended
+ * (`DELETE /auth/session`, which clears every copy the gateway can); the app says so and offers
+ * sign-in. The call still fails with its ApiError. Returns the function that undoes this.
+ */
+export const onSessionConflict = sessionConflict.set
+
+/** Ends the session, whatever it was: never refused for two cookies, it clears them. */
+async function endSession(): Promise<void> {
+  await fetch('/api/auth/session', { method: 'DELETE', headers: REQUESTED_WITH, credentials: 'same-origin' }).then(
+    (response) => response.body?.cancel(),
+    () => undefined,
+  )
 }
 
 function retryAfterOf(response: Response): number | undefined {
@@ -118,7 +148,11 @@ async function call<T>(method: string, path: string, body: unknown, options: Cal
       code: typeof answer?.code === 'string' ? answer.code : undefined,
       retryAfterSeconds: retryAfterOf(response),
     })
-    if (response.status === 401 && !options.ownsUnauthorized) unauthorizedHandler?.()
+    if (response.status === 401 && !options.ownsUnauthorized) unauthorized.call()
+    if (failure.code === 'SESSION_CONFLICT') {
+      await endSession()
+      sessionConflict.call()
+    }
     throw failure
   }
   return { status: response.status, body: payload as T }

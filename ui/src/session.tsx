@@ -5,7 +5,7 @@ import type { Role, Session, User } from '@cinema/kit/contracts'
 import { type ComponentChildren, createContext } from 'preact'
 import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { useLocation } from 'preact-iso'
-import { ApiError, api, onUnauthorized } from './api'
+import { ApiError, api, onSessionConflict, onUnauthorized, SESSION_CONFLICT_MESSAGE } from './api'
 import { signInRedirect } from './return-path'
 
 export type { Role }
@@ -21,6 +21,8 @@ export type SignedIn = Extract<SessionState, { status: 'signed-in' }>
 
 interface SessionControl {
   state: SessionState
+  /** Why the session ended when the person did not end it (two session cookies), until they sign in again. */
+  notice: string | undefined
   /** Signs in (the gateway sets the cookie); fails with the ApiError, a 401 for a wrong password. */
   signIn(username: string, password: string): Promise<void>
   /** Signs out: the gateway clears the cookie. */
@@ -62,6 +64,7 @@ export function useSession(): SessionControl {
 export function SessionProvider({ children }: { children: ComponentChildren }) {
   const [state, setState] = useState<SessionState>({ status: 'checking' })
   const [expiresAt, setExpiresAt] = useState<number | undefined>(undefined)
+  const [notice, setNotice] = useState<string | undefined>(undefined)
   const { route } = useLocation()
   const latestRoute = useRef(route)
   latestRoute.current = route
@@ -87,6 +90,7 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       check: () => api.get<SessionAnswer>(SESSION_PATH, { ownsUnauthorized: true }).then(adopt, forget),
       signIn: async (username: string, password: string) => {
         adopt(await api.post<SessionAnswer>(SESSION_PATH, { username, password }, { ownsUnauthorized: true }))
+        setNotice(undefined)
       },
       signOut: async () => {
         // A 401 here means the cookie was already gone or worthless: signed out all the same.
@@ -102,12 +106,22 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
   }, [])
 
   useEffect(() => {
-    actions.check()
-    return onUnauthorized(() => {
+    const toSignIn = () => {
       actions.forget()
       const target = signInRedirect(window.location)
       if (target) latestRoute.current(target)
+    }
+    actions.check()
+    const undoUnauthorized = onUnauthorized(toSignIn)
+    // The call has ended the session already (api.ts): say why, and offer to sign in again.
+    const undoConflict = onSessionConflict(() => {
+      setNotice(SESSION_CONFLICT_MESSAGE)
+      toSignIn()
     })
+    return () => {
+      undoUnauthorized()
+      undoConflict()
+    }
   }, [actions])
 
   // When the session runs out, ask again, so the header stops claiming someone is signed in.
@@ -120,6 +134,9 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
   }, [expiresAt, actions])
 
   const { signIn, signOut, renamed } = actions
-  const value = useMemo<SessionControl>(() => ({ state, signIn, signOut, renamed }), [state, signIn, signOut, renamed])
+  const value = useMemo<SessionControl>(
+    () => ({ state, notice, signIn, signOut, renamed }),
+    [state, notice, signIn, signOut, renamed],
+  )
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>
 }

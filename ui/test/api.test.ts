@@ -2,7 +2,7 @@
 // matching the English of its message. Every call names the app for the gateway's CSRF check, and
 // a 401 (no session, or one that ended) goes to the app's handler, which sends the page to sign in.
 import t, { type Test } from 'tap'
-import { api, describeFailure, onUnauthorized } from '../src/api.js'
+import { api, describeFailure, onSessionConflict, onUnauthorized, SESSION_CONFLICT_MESSAGE } from '../src/api.js'
 
 t.test('an outage names the service, whatever the message says', async (t) => {
   const peerDown = { code: 'PEER_UNAVAILABLE', service: 'movies' }
@@ -154,6 +154,64 @@ t.test('other failures are not about the session', async (t) => {
     t.equal(sent.length, 1)
   }
   t.equal(unauthorized.calls, 0)
+})
+
+t.test('two session cookies refused: the session is ended first, then the app’s handler says so', async (t) => {
+  const conflict = {
+    statusCode: 400,
+    error: 'Bad Request',
+    message: 'the request carried 2 session cookies (cinema_session), so whose session it is cannot be told',
+    code: 'SESSION_CONFLICT',
+  }
+  const sent: Sent[] = []
+  const realFetch = globalThis.fetch
+  globalThis.fetch = async (input, init = {}) => {
+    sent.push({ url: String(input), init })
+    if (init.method === 'DELETE') return new Response(null, { status: 204 })
+    return new Response(JSON.stringify(conflict), { status: 400, headers: { 'content-type': 'application/json' } })
+  }
+  t.teardown(() => {
+    globalThis.fetch = realFetch
+  })
+  const unauthorized = countUnauthorized(t)
+  const handled: number[] = []
+  t.teardown(onSessionConflict(() => handled.push(sent.length)))
+
+  for (const attempt of [
+    () => api.get('/auth/session', { ownsUnauthorized: true }),
+    () => api.put('/bookings/pam_beesly/20151201/x'),
+    () => api.post('/auth/session', { username: 'x', password: 'y' }, { ownsUnauthorized: true }),
+  ]) {
+    await t.rejects(attempt(), {
+      name: 'ApiError',
+      status: 400,
+      code: 'SESSION_CONFLICT',
+      message: SESSION_CONFLICT_MESSAGE,
+    })
+  }
+  t.same(
+    sent.map(({ url, init }) => `${init.method} ${url}`),
+    [
+      'GET /api/auth/session',
+      'DELETE /api/auth/session',
+      'PUT /api/bookings/pam_beesly/20151201/x',
+      'DELETE /api/auth/session',
+      'POST /api/auth/session',
+      'DELETE /api/auth/session',
+    ],
+    'each refusal ends the session',
+  )
+  for (const { init } of sent.filter(({ init }) => init.method === 'DELETE')) {
+    t.equal(
+      (init.headers as Record<string, string>)['x-requested-with'],
+      'cinema',
+      'the sign-out passes the CSRF check',
+    )
+    t.equal(init.credentials, 'same-origin')
+  }
+  t.same(handled, [2, 4, 6], 'the handler runs once the session is ended')
+  t.equal(unauthorized.calls, 0, 'not a 401')
+  t.match(SESSION_CONFLICT_MESSAGE, /signed out.*Sign in again/)
 })
 
 t.test('once undone, a 401 calls no handler', async (t) => {

@@ -322,6 +322,46 @@ t.test('a 401 sends you to sign in, then back where you were to try again', asyn
   t.ok(await shows(page.getByText('Cancelled Creed on Tue, Dec 1, 2015.')), 'cancelled again, as it was')
 })
 
+t.test('a second session cookie planted by another origin: signed out, told why, signed in again', async (t) => {
+  const page = await openSignedIn(t, '/bookings/pam_beesly', 'pam_beesly')
+  t.ok(await shows(page.getByRole('banner').getByText('Signed in as Pam Beesly')), 'signed in as Pam')
+  // What a sibling origin can do: a cookie of the same name for a longer path, which the browser
+  // sends first (here Dwight's own valid session, to make Pam act as him).
+  const answer = await fetch(`${system.url('gateway')}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'dwight_schrute', password: DEMO_PASSWORD }),
+  })
+  const planted = ((await answer.json()) as { access_token: string }).access_token
+  await page
+    .context()
+    .addCookies([
+      { name: 'cinema_session', value: planted, domain: new URL(ui).hostname, path: '/api', sameSite: 'Strict' },
+    ])
+  await page.reload()
+  await arrivedAt(page, '/sign-in?next=%2Fbookings%2Fpam_beesly')
+  t.ok(await shows(page.getByRole('alert').getByText(/two sessions for this site/)), 'the page says why')
+  t.ok(await shows(page.getByRole('banner').getByRole('link', { name: 'Sign in' })), 'signed out, as neither')
+  t.notOk(await page.getByText('Signed in as Dwight').count(), 'never signed in as the planted session')
+  t.same(
+    (await page.context().cookies()).filter((cookie) => cookie.name === 'cinema_session'),
+    [],
+    'both cookies cleared, the one for /api too',
+  )
+
+  await signIn(page, 'pam_beesly')
+  await arrivedAt(page, '/bookings/pam_beesly')
+  t.ok(await shows(page.getByRole('banner').getByText('Signed in as Pam Beesly')), 'signed in again as Pam')
+  t.equal(
+    await page
+      .getByRole('alert')
+      .getByText(/two sessions/)
+      .count(),
+    0,
+    'the notice is gone',
+  )
+})
+
 const userCard = (page: Page, name: string) =>
   page.getByRole('listitem').filter({ has: page.getByRole('heading', { name, exact: true }) })
 

@@ -2,10 +2,11 @@
 // official image renders it) and by the local server under `npm start`. Both must behave alike.
 import { gunzipSync } from 'node:zlib'
 import t from 'tap'
-import { trickle } from '../../test/helpers/slow-client.js'
+import { eventually } from '../../test/helpers/eventually.js'
+import { getFrom, idleConnections, KeepAliveConnection, trickle } from '../../test/helpers/slow-client.js'
 import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from '../server/headers.js'
 import { BUILT_APP, builtIndexHtml, initialAssets } from './helpers/build.js'
-import { SESSION_COOKIE, startFakeGateway, UNAVAILABLE_PATH } from './helpers/fake-gateway.js'
+import { HELD_PATH, SESSION_COOKIE, startFakeGateway, UNAVAILABLE_PATH } from './helpers/fake-gateway.js'
 import { get, send } from './helpers/http.js'
 import { findNginx, startNginx } from './helpers/nginx.js'
 import { startUiServer } from './helpers/ui-server.js'
@@ -23,9 +24,18 @@ const servers = [
     start: startNginx,
     gzips: true,
     headersLimitMs: 10_000,
+    // Beyond its worker_connections (1024, as in the image): nginx closes idle ones to make room.
+    idleConnections: 1_100,
     skip: 'missing' in nginx ? nginx.missing : false,
   },
-  { name: 'local server', start: startUiServer, gzips: false, headersLimitMs: 5_000, skip: false },
+  {
+    name: 'local server',
+    start: startUiServer,
+    gzips: false,
+    headersLimitMs: 5_000,
+    idleConnections: 600,
+    skip: false,
+  },
 ] as const
 
 for (const server of servers) {
@@ -34,6 +44,59 @@ for (const server of servers) {
     t.teardown(() => gateway.close())
     const ui = await server.start({ gatewayUrl: gateway.url, root: BUILT_APP })
     t.teardown(() => ui.close())
+
+    // On Linux every 127.x.y.z is this machine: each local address is a client of its own.
+    t.test(
+      `a client holding ${server.idleConnections} idle connections does not stop another client’s requests`,
+      async (t) => {
+        const before = await getFrom(`${ui.url}/api/movies`, '127.0.0.3')
+        t.equal(before.status, 200)
+        const idle = await idleConnections(ui.url, server.idleConnections, '127.0.0.2')
+        t.teardown(() => idle.close())
+        const [page, api] = [
+          await getFrom(`${ui.url}/`, '127.0.0.3'),
+          await getFrom(`${ui.url}/api/movies`, '127.0.0.3'),
+        ]
+        t.comment(
+          `${server.idleConnections} idle: another client's /api/ request took ${Math.round(api.ms)} ms (${Math.round(before.ms)} ms before), its page ${Math.round(page.ms)} ms`,
+        )
+        t.same([page.status, api.status], [200, 200], 'the page and the API answered, not refused')
+        // Promptly: within what the same request took before, with room for a busy machine.
+        t.ok(Math.max(page.ms, api.ms) < Math.max(2_000, 10 * before.ms), 'promptly')
+      },
+    )
+
+    t.test('one client: 64 requests at once, or 64 connections, at most', async (t) => {
+      // Another client than the idle one above, whose connections the server may still be closing.
+      if (server.name === 'nginx') {
+        // nginx counts requests in progress (limit_conn); each of these waits on the gateway.
+        const inProgress = Array.from({ length: 64 }, (_, index) =>
+          getFrom(`${ui.url}/api${HELD_PATH}/${index}`, '127.0.0.4'),
+        )
+        const held = () => gateway.received.filter((request) => request.url.startsWith(HELD_PATH)).length
+        t.equal(await eventually(held, (count) => count === 64), 64, '64 reached the gateway')
+        const refused = await getFrom(`${ui.url}/api${HELD_PATH}/64`, '127.0.0.4')
+        t.equal(refused.status, 429, 'the 65th is refused')
+        t.match(JSON.parse(refused.body), {
+          statusCode: 429,
+          code: 'RATE_LIMITED',
+          message: /too many requests at once/,
+        })
+        t.equal((await getFrom(`${ui.url}/api/movies`, '127.0.0.3')).status, 200, 'another client is served')
+        gateway.release()
+        const answered = await Promise.all(inProgress)
+        t.equal(answered.filter(({ status }) => status === 200).length, 64, 'the 64 answered once the gateway did')
+        return
+      }
+      // The local server counts connections (MAX_CONNECTIONS_PER_CLIENT), idle ones too.
+      const open = await Promise.all(Array.from({ length: 65 }, () => KeepAliveConnection.open(ui.url, '127.0.0.4')))
+      t.teardown(() => {
+        for (const connection of open) connection.close()
+      })
+      const statuses = await Promise.all(open.map((connection) => connection.get('/livez')))
+      t.equal(statuses.filter((status) => status === 200).length, 64, '64 served')
+      t.equal(statuses.filter((status) => status === null).length, 1, 'the 65th closed without an answer')
+    })
 
     t.test('page URLs load the app, so a reload or a shared link works', async (t) => {
       for (const path of ['/', '/movies', '/showtimes?date=20151201', '/users', '/bookings/dwight_schrute']) {
@@ -106,6 +169,7 @@ for (const server of servers) {
         'https',
         'X-Forwarded-Proto: https from the proxy in front is kept',
       )
+      t.equal(gateway.received.at(-1)?.forwardedPrefix, '/api', 'the gateway learns the browser sees it under /api')
     })
 
     t.test('a body over 1 MiB is a JSON 413, the gateway never asked', async (t) => {

@@ -13,7 +13,15 @@ import {
 } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { assertNotCrossSite, clearSessionCookie, edgeCaller, SESSION_COOKIE, setSessionCookie } from '../sessions.js'
+import {
+  assertNotCrossSite,
+  clearOtherSessionCookies,
+  clearSessionCookie,
+  edgeCaller,
+  SESSION_COOKIE,
+  sessionCookieOf,
+  setSessionCookie,
+} from '../sessions.js'
 
 const { Session } = contracts
 
@@ -42,7 +50,7 @@ const sessionOf = (caller: Caller): contracts.Session => ({
   expires_at: caller.expiresAt,
 })
 
-const COOKIE_NOTE = `The token is kept in the \`${SESSION_COOKIE}\` cookie (HttpOnly, SameSite=Strict, Secure over HTTPS), never shown to page scripts. Changes made with the cookie need an \`X-Requested-With\` header.`
+const COOKIE_NOTE = `The token is kept in the \`${SESSION_COOKIE}\` cookie (HttpOnly, SameSite=Strict; over HTTPS \`__Host-${SESSION_COOKIE}\`, Secure), never shown to page scripts. Changes made with the cookie need an \`X-Requested-With\` header. A request carrying two session cookies is a 400 \`SESSION_CONFLICT\` that clears them (sign out, then in again).`
 
 /**
  * The web app's session: sign in with a password, and the gateway keeps the token in a cookie
@@ -78,12 +86,17 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
     },
     async (request, reply) => {
       assertNotCrossSite(request)
+      // Signing in with two session cookies would leave them both behind the new one.
+      sessionCookieOf(request, reply)
       const answer = await users
         .onBehalfOf(request)
         .request({ method: 'POST', path: '/auth/token', body: request.body })
       if (answer.statusCode !== 200) throw refusalOf(answer.statusCode, answer.body, answer.headers['retry-after'])
       const token = (answer.body as { access_token: string }).access_token
       const caller = await verifier.verify(token)
+      // A copy planted elsewhere (another path, a parent domain) while signed out would be sent
+      // beside the new cookie, or ahead of it: cleared with it.
+      clearOtherSessionCookies(reply)
       setSessionCookie(reply, token, caller)
       return reply.header('cache-control', 'no-store').send(sessionOf(caller))
     },
@@ -97,7 +110,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
         tags: ['session'],
         summary: 'Who the web app is signed in as',
         description: COOKIE_NOTE,
-        response: { 200: Session, 401: ErrorResponse, 503: ErrorResponse },
+        response: { 200: Session, 400: ErrorResponse, 401: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request, reply) => {
@@ -113,14 +126,16 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
       schema: {
         operationId: 'endSession',
         tags: ['session'],
-        summary: 'Sign out of the web app: the cookie is cleared',
+        summary: 'Sign out of the web app: the cookie is cleared, with any copy of it another origin planted',
         description: COOKIE_NOTE,
         response: { 204: Type.Null({ description: 'signed out' }), 403: ErrorResponse },
       },
     },
     async (request, reply) => {
       assertNotCrossSite(request)
+      // Never refused for two cookies: this is how the web app gets out of that.
       clearSessionCookie(reply)
+      clearOtherSessionCookies(reply)
       return reply.code(204).send(null)
     },
   )

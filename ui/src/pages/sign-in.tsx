@@ -10,7 +10,7 @@ export function SignIn() {
   usePageTitle('Sign in')
   const { query, route } = useLocation()
   const next = safeNextPath(query.next, window.location.origin)
-  const { state, signIn } = useSession()
+  const { state, notice, signIn } = useSession()
   const [username, setUsername] = useState('')
   const [password, setPassword] = useState('')
   const [problem, setProblem] = useState<string | undefined>(undefined)
@@ -36,6 +36,11 @@ export function SignIn() {
   return (
     <>
       <h1 id="sign-in-heading">Sign in</h1>
+      {notice && (
+        <p class="notice notice-error" role="alert">
+          {notice}
+        </p>
+      )}
       {state.status === 'signed-in' && (
         <p class="notice notice-info">
           You are signed in as {state.name ?? state.username}. Signing in here switches to another account.

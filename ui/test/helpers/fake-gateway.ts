@@ -14,11 +14,17 @@ export interface FakeGateway {
     requestedWith: string | undefined
     forwardedProto: string | undefined
     forwardedFor: string | undefined
+    forwardedPrefix: string | undefined
     body: string
   }[]
+  /** Answers the requests held under HELD_PATH. */
+  release(): void
   /** Stops it (again is fine), as a gateway that went down. */
   close(): Promise<void>
 }
+
+/** The path below which the fake gateway holds its answers until `release()`: requests in progress. */
+export const HELD_PATH = '/held'
 
 /** The path below which the fake gateway answers 503, as the real one does while a service is down. */
 export const UNAVAILABLE_PATH = '/unavailable'
@@ -32,6 +38,10 @@ export const SESSION_COOKIE = 'cinema_session=header.payload.signature; Path=/; 
  */
 export async function startFakeGateway(): Promise<FakeGateway> {
   const received: FakeGateway['received'] = []
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
   const server = createServer(async (request, response) => {
     let body = ''
     for await (const chunk of request) body += chunk
@@ -44,6 +54,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
       requestedWith: request.headers['x-requested-with'] as string | undefined,
       forwardedProto: request.headers['x-forwarded-proto'] as string | undefined,
       forwardedFor: request.headers['x-forwarded-for'] as string | undefined,
+      forwardedPrefix: request.headers['x-forwarded-prefix'] as string | undefined,
       body,
     })
     response.setHeader('content-type', 'application/json; charset=utf-8')
@@ -52,6 +63,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     response.setHeader('referrer-policy', 'same-origin')
     if (request.url === '/auth/session') response.setHeader('set-cookie', SESSION_COOKIE)
     response.statusCode = request.url?.startsWith(UNAVAILABLE_PATH) ? 503 : 200
+    if (request.url?.startsWith(HELD_PATH)) await held
     response.end(JSON.stringify({ answeredBy: 'fake gateway', path: request.url }))
   })
   server.listen(0, '127.0.0.1')
@@ -60,7 +72,9 @@ export async function startFakeGateway(): Promise<FakeGateway> {
   return {
     url: `http://127.0.0.1:${port}`,
     received,
+    release,
     close: async () => {
+      release()
       if (!server.listening) return
       server.closeAllConnections()
       server.close()

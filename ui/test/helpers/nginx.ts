@@ -84,7 +84,8 @@ export async function startNginx({ gatewayUrl, root }: { gatewayUrl: string; roo
         'worker_processes 1;',
         `pid ${join(prefix, 'nginx.pid')};`,
         'error_log stderr warn;',
-        'events { worker_connections 64; }',
+        // The official image's (its /etc/nginx/nginx.conf), which the connection tests rely on.
+        'events { worker_connections 1024; }',
         'http {',
         `  include ${nginx.mimeTypes};`,
         '  default_type application/octet-stream;',
