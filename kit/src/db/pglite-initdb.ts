@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import { dirname, join, sep } from 'node:path'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isAlive } from './data-dir-lock.js'
 
 /**
  * Creates a new PGlite data directory as a copy of a template: a fresh database made once per
@@ -33,6 +34,7 @@ function templateFor(pglite: string, templateRoot: string | undefined): string {
 function createTemplate(pglite: string, template: string): void {
   const draft = `${template}.${process.pid}-${Date.now()}`
   mkdirSync(dirname(template), { recursive: true })
+  removeAbandonedDrafts(template)
   const script =
     'const { PGlite } = await import(process.argv[1]); await (await PGlite.create(process.argv[2])).close()'
   const result = spawnSync(process.execPath, ['--input-type=module', '--eval', script, pglite, draft], {
@@ -47,5 +49,15 @@ function createTemplate(pglite: string, template: string): void {
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
   } finally {
     rmSync(draft, { recursive: true, force: true })
+  }
+}
+
+/** Drafts of `template` whose process was killed before it could remove them. */
+function removeAbandonedDrafts(template: string): void {
+  const prefix = `${basename(template)}.`
+  for (const entry of readdirSync(dirname(template))) {
+    if (!entry.startsWith(prefix)) continue
+    const pid = Number(entry.slice(prefix.length).split('-')[0])
+    if (pid && !isAlive(pid)) rmSync(join(dirname(template), entry), { recursive: true, force: true })
   }
 }
