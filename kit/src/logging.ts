@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { LevelWithSilent, Logger, LoggerOptions } from 'pino'
+import { type DestinationStream, type LevelWithSilent, type Logger, type LoggerOptions, pino } from 'pino'
 
 export const REQUEST_ID_HEADER = 'x-request-id'
 
@@ -64,6 +64,17 @@ export function loggerOptions(
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,service' } } } : {}),
   }
+}
+
+/**
+ * Standard output, written synchronously, for JSON lines. pino's default writes asynchronously and
+ * flushes what is left when the process exits, in a loop (sonic-boom 4's flushSync) that retries a
+ * broken pipe forever: a service whose reader had gone (its launcher or test killed) stopped
+ * listening on SIGTERM and then never exited. A synchronous write that meets a broken pipe instead
+ * turns logging off (pino's destination), and nothing is left to flush at exit.
+ */
+export function standardOutput(): DestinationStream {
+  return pino.destination({ dest: 1, sync: true })
 }
 
 /**

@@ -12,7 +12,7 @@ import { describeValidationErrors, errorHandling, errorServerOptions } from './e
 import { health, turnAwayWhileClosing } from './health.js'
 import { jsonBody } from './json-body.js'
 import { loadShedding } from './load-shedding.js'
-import { loggerOptions, requestIdFrom, requestLogging } from './logging.js'
+import { loggerOptions, requestIdFrom, requestLogging, standardOutput } from './logging.js'
 import { metrics } from './metrics.js'
 import { type OpenApiOptions, openapi } from './openapi.js'
 import { validatorCompiler } from './validation.js'
@@ -51,6 +51,10 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000
 const DATABASE_OPENING_ALLOWANCE_MS = 60_000
 // Fastify's own default, for services without a database.
 const DEFAULT_PLUGIN_TIMEOUT_MS = 10_000
+// After the grace period, the time the close has to end once the connections are cut (pools and
+// the database closed) before the process exits anyway: well within the 1 s more that Compose and
+// Kubernetes wait before SIGKILL.
+const CLOSING_ALLOWANCE_MS = 500
 
 /**
  * How long one plugin may take to start. The database plugin waits up to
@@ -97,10 +101,10 @@ export async function buildService<Config extends BaseConfig>(
   config: Config,
   options: { logStream?: DestinationStream } = {},
 ): Promise<FastifyInstance> {
+  const logger = loggerOptions(definition.name, config.LOG_LEVEL, options.logStream ? false : undefined)
   const fastify = Fastify({
-    logger: options.logStream
-      ? { ...loggerOptions(definition.name, config.LOG_LEVEL, false), stream: options.logStream }
-      : loggerOptions(definition.name, config.LOG_LEVEL),
+    // A transport (pino-pretty) has its own stream.
+    logger: logger.transport ? logger : { ...logger, stream: options.logStream ?? standardOutput() },
     genReqId: requestIdFrom,
     requestIdHeader: false,
     // One access-log line per request comes from requestLogging instead of Fastify's two.
@@ -154,7 +158,9 @@ function describeStartupError(name: string, address: ListenAddress, error: unkno
 
 /**
  * Runs a service as a process: load config, build, listen, and on SIGTERM/SIGINT stop taking
- * work (`/readyz` turns 503), let requests in flight finish, close pools, exit 0 within the grace period.
+ * work (`/readyz` turns 503), let requests in flight finish, close pools, exit 0 within the grace
+ * period (connections still open then are cut; exit 1 if the close has still not ended
+ * CLOSING_ALLOWANCE_MS later).
  * Start-up failures print one line and exit 1.
  */
 export async function runService<Config extends BaseConfig>(definition: ServiceDefinition<Config>): Promise<void> {
@@ -182,10 +188,20 @@ export async function runService<Config extends BaseConfig>(definition: ServiceD
     process.exit(1)
   }
 
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, logger: false }, async ({ signal, err }) => {
+  // Requests in flight have SHUTDOWN_GRACE_MS. Then the connections still open (a slow client, a
+  // body that never comes) are cut, so that the close can end with the database closed; whatever
+  // still holds the process CLOSING_ALLOWANCE_MS later (a peer that does not answer) does not keep it.
+  const exitDelay = config.SHUTDOWN_GRACE_MS + CLOSING_ALLOWANCE_MS
+  const onTimeout = () => app.log.error(`not stopped ${exitDelay} ms after the signal: exiting`)
+  closeWithGrace({ delay: exitDelay, logger: false, onTimeout }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an unexpected error')
     else app.log.info({ signal }, 'shutting down: finishing requests in flight')
+    const graceOver = setTimeout(() => {
+      app.log.warn('grace period over: closing the connections still open')
+      for (const server of [app.server, app.metricsServer?.server]) server?.closeAllConnections()
+    }, config.SHUTDOWN_GRACE_MS)
     await app.close()
+    clearTimeout(graceOver)
     app.log.info('stopped')
   })
 }

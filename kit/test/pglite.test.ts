@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
@@ -7,6 +7,7 @@ import { quietLog } from '../../test/helpers/databases.js'
 import { IN_MEMORY } from '../src/db/database.js'
 import { type Migration, migrate } from '../src/db/migrations.js'
 import { openDatabase } from '../src/db/open.js'
+import { initialiseDataDir } from '../src/db/pglite-initdb.js'
 import { database } from '../src/db/plugin.js'
 import { ReadCache } from '../src/db/read-cache.js'
 import { health } from '../src/health.js'
@@ -27,6 +28,27 @@ t.test('a PGlite data directory is used by one process at a time, and survives r
   const reopened = await openDatabase('test', config, quietLog)
   t.same(await reopened.query('SELECT name FROM things'), [{ name: 'kept' }])
   await reopened.close()
+})
+
+t.test('a new PGlite database is a copy of a template made once per PGlite version, and works', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'cinema-pglite-template-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  const templates = join(root, 'templates')
+  initialiseDataDir(join(root, 'first'), templates)
+  const made = readdirSync(templates)
+  t.match(made, [/^pglite-\d+\.\d+\.\d+/], 'one template, named by the PGlite version')
+  // A mark only the template has: a database that has it was copied from it, not made by initdb.
+  writeFileSync(join(templates, String(made[0]), 'cinema-template-mark'), '')
+  const second = join(root, 'second')
+  initialiseDataDir(second, templates)
+  t.ok(existsSync(join(second, 'cinema-template-mark')), 'the second database is a copy of the template')
+  t.same(readdirSync(templates), made, 'and no other template was made')
+
+  const db = await openDatabase('test', { DATA_DIR: second, DATABASE_POOL_SIZE: 1 }, quietLog)
+  t.teardown(() => db.close())
+  await migrate(db, schema, quietLog)
+  await db.query("INSERT INTO things (id, name) VALUES (1, 'copied')")
+  t.same(await db.query('SELECT name FROM things'), [{ name: 'copied' }], 'migrated and written to')
 })
 
 t.test('the PGlite read cache never serves a read from before a write', async (t) => {

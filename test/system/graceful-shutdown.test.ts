@@ -34,7 +34,14 @@ t.test('graceful shutdown of a service process', async (t) => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const gateway = spawn(process.execPath, [join(ROOT, 'gateway/dist/server.js')], {
-    env: { ...process.env, PORT: String(port), MOVIES_URL: slowMovies.url, SHUTDOWN_GRACE_MS: '5000' },
+    // A metrics port of its own too: the default (9464) may be taken by a system running beside it.
+    env: {
+      ...process.env,
+      PORT: String(port),
+      METRICS_PORT: String(await freePort()),
+      MOVIES_URL: slowMovies.url,
+      SHUTDOWN_GRACE_MS: '5000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let logs = ''

@@ -24,7 +24,8 @@ export function lockDataDir(dir: string): () => void {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` is running (on this machine). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -1,19 +1,63 @@
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { isAlive } from './data-dir-lock.js'
 
 /**
- * Creates a new PGlite data directory in a short-lived child process. initdb inside the service
- * process would leave it holding ~700 MB it never gives back; the open that follows needs ~150 MB.
+ * Creates a new PGlite data directory as a copy of a template: a fresh database made once per
+ * PGlite version (initdb is most of a first start: seconds of CPU per database, and both users and
+ * bookings need one at once). The template is kept in `templateRoot`, by default beside PGlite in
+ * node_modules/.cache/cinema, so a reinstall or an upgrade makes a new one.
  */
-export function initialiseDataDir(dataDir: string): void {
+export function initialiseDataDir(dataDir: string, templateRoot?: string): void {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return
+  const pglite = fileURLToPath(import.meta.resolve('@electric-sql/pglite'))
+  const template = templateFor(pglite, templateRoot)
+  if (!existsSync(join(template, 'PG_VERSION'))) createTemplate(pglite, template)
+  cpSync(template, dataDir, { recursive: true })
+}
+
+/** Where the template for the installed PGlite (`pglite`: its entry point) is kept. */
+function templateFor(pglite: string, templateRoot: string | undefined): string {
+  const packageDir = pglite.slice(0, pglite.lastIndexOf(`${sep}dist${sep}`))
+  const { version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string }
+  const root = templateRoot ?? join(dirname(dirname(packageDir)), '.cache', 'cinema')
+  return join(root, `pglite-${version}`)
+}
+
+/**
+ * initdb in a short-lived child process (inside the service it would leave ~700 MB it never gives
+ * back), into a directory of its own renamed into place when complete: processes that start at once
+ * may each make one, the first rename wins, and none ever sees half a template.
+ */
+function createTemplate(pglite: string, template: string): void {
+  const draft = `${template}.${process.pid}-${Date.now()}`
+  mkdirSync(dirname(template), { recursive: true })
+  removeAbandonedDrafts(template)
   const script =
     'const { PGlite } = await import(process.argv[1]); await (await PGlite.create(process.argv[2])).close()'
-  const result = spawnSync(
-    process.execPath,
-    ['--input-type=module', '--eval', script, import.meta.resolve('@electric-sql/pglite'), dataDir],
-    { encoding: 'utf8' },
-  )
-  if (result.status !== 0) throw new Error(`could not create the database in ${dataDir}: ${result.stderr}`)
+  const result = spawnSync(process.execPath, ['--input-type=module', '--eval', script, pglite, draft], {
+    encoding: 'utf8',
+  })
+  try {
+    if (result.status !== 0) throw new Error(`could not create a database in ${draft}: ${result.stderr}`)
+    renameSync(draft, template)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // Another process's template took the place first: as good as this one.
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error
+  } finally {
+    rmSync(draft, { recursive: true, force: true })
+  }
+}
+
+/** Drafts of `template` whose process was killed before it could remove them. */
+function removeAbandonedDrafts(template: string): void {
+  const prefix = `${basename(template)}.`
+  for (const entry of readdirSync(dirname(template))) {
+    if (!entry.startsWith(prefix)) continue
+    const pid = Number(entry.slice(prefix.length).split('-')[0])
+    if (pid && !isAlive(pid)) rmSync(join(dirname(template), entry), { recursive: true, force: true })
+  }
 }

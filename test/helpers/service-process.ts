@@ -1,0 +1,59 @@
+// One service as a process of its own, in a process group of its own that teardown kills whole
+// (SIGKILL), so that a failing test leaves nothing running.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import { waitUntilReady } from '../../scripts/ready.mjs'
+import { ROOT, type Service } from '../../scripts/services.mjs'
+
+// Several services start at once beside other test files: far longer than alone.
+const READY_TIMEOUT_MS = 120_000
+
+export interface ServiceProcess {
+  child: ChildProcess
+  /** Everything it printed so far. */
+  output(): string
+  /** Its exit code, or the signal that ended it. */
+  exited: Promise<number | string>
+}
+
+/** Starts `service` from its build with `env` added to its own, once it is ready. */
+export async function startServiceProcess(
+  t: Test,
+  service: Service,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [join(ROOT, service.entry)], {
+    cwd: ROOT,
+    env: { ...process.env, ...service.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  t.teardown(() => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL')
+    } catch {}
+  })
+  let output = ''
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (output += chunk))
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)
+  await Promise.race([
+    waitUntilReady(service.readyUrl, { timeoutMs: READY_TIMEOUT_MS }),
+    exited.then((code) => {
+      throw new Error(`${service.name} exited (${code}) while starting:\n${output}`)
+    }),
+  ])
+  return { child, output: () => output, exited }
+}
+
+/** Milliseconds from SIGTERM to the exit of `started`, or undefined if it is still running after `waitMs`. */
+export async function exitAfterSigterm(started: ServiceProcess, waitMs: number): Promise<number | undefined> {
+  const signalledAt = performance.now()
+  started.child.kill('SIGTERM')
+  const exited = await Promise.race([
+    started.exited.then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), waitMs).unref()),
+  ])
+  return exited ? Math.round(performance.now() - signalledAt) : undefined
+}
