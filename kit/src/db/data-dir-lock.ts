@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { isAlive } from './process-alive.js'
 
 /**
  * One process per data directory: PGlite has no lock of its own, and two processes writing the
@@ -21,15 +22,5 @@ export function lockDataDir(dir: string): () => void {
       }
       rmSync(lockFile, { force: true })
     }
-  }
-}
-
-/** Whether process `pid` is running (on this machine). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import type { PGlite } from '@electric-sql/pglite'
 import { lockDataDir } from './data-dir-lock.js'
 import { type Database, IN_MEMORY, INT8_OID, NUMERIC_OID, type Queryable, type QueryOptions } from './database.js'
-import { initialiseDataDir } from './pglite-initdb.js'
+import { initialiseDataDir } from './pglite-template.js'
 import { ReadCache } from './read-cache.js'
 
 /**
