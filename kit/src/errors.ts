@@ -43,6 +43,8 @@ export const ERROR_CODES = [
   'USER_EXISTS',
   'USER_ID_RESERVED',
   'USER_HAS_BOOKINGS',
+  'LAST_ADMIN',
+  'ADMIN_LISTED',
   'BOOKING_NOT_FOUND',
   // the system: `service` names which service (or whose database)
   'PEER_UNAVAILABLE',

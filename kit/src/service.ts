@@ -134,7 +134,14 @@ export async function buildService<Config extends BaseConfig>(
   await fastify.register(metrics, { ownServer: Boolean(definition.metricsServer) })
   await fastify.register(health)
   // Not encapsulated (as in fastify/demo): the app's hooks also cover the 404 handler.
-  await fastify.register(fp(definition.app), { config })
+  try {
+    await fastify.register(fp(definition.app), { config })
+  } catch (error) {
+    // A start the app refuses (users: a listed administrator that is not one) still closes what
+    // it opened: its database, and the lock on its data directory.
+    await fastify.close()
+    throw error
+  }
   // Last, so that the app's start-up work (opening a database) is not measured as load.
   await fastify.register(loadShedding, { service: definition.name, config })
   return fastify

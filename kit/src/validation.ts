@@ -1,5 +1,5 @@
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
-import type { TSchema } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Value } from 'typebox/value'
 import { ownValue } from './records.js'
@@ -106,7 +106,11 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
           const unsafe = unsafeText(value, '', callerNamesKeys)
           return unsafe ? { error: [unsafe] } : { value }
         }
+  // A body declared Type.Optional may be left out (DELETE /users/{u}: only one's own needs one);
+  // Fastify gives a request without one a null body.
+  const bodyMayBeAbsent = httpPart === 'body' && Type.IsOptional(schema)
   return (value: unknown) => {
+    if (bodyMayBeAbsent && (value === undefined || value === null)) return { value: undefined }
     if (httpPart === 'body') return check.Check(value) ? valid(value) : { error: check.Errors(value) }
     // Most params are strings already (ids, names): nothing to convert, the hot path stays cheap.
     if (check.Check(value)) return valid(value)

@@ -222,9 +222,11 @@ const WRITE_ROUTES: WriteRoute[] = [
     method: 'DELETE',
     // The owner deletes themselves; the admin deletes a second user.
     subjects: 2,
-    request: (kind, [subject, second]) => ({
-      path: `/users/${kind === 'admin’s' ? second?.username : subject?.username}`,
-    }),
+    // One's own deletion takes the password (issue 18); an admin deleting someone else sends none.
+    request: (kind, [subject, second]) =>
+      kind === 'admin’s'
+        ? { path: `/users/${second?.username}` }
+        : { path: `/users/${subject?.username}`, body: { current_password: subject?.password } },
     expectedSuccess: { own: 204, admin: 204 },
     unchanged: async (system, subjects) =>
       (await Promise.all(subjects.map((s) => call(system.url('users'), 'GET', `/users/${s.username}`))))

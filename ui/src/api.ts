@@ -166,7 +166,9 @@ export const api = {
   put: <T>(path: string) => call<T>('PUT', path, undefined),
   post: <T>(path: string, body: unknown, options?: CallOptions) => call<T>('POST', path, body, options).then(bodyOf),
   patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body).then(bodyOf),
-  delete: (path: string, options?: CallOptions) => call<void>('DELETE', path, undefined, options).then(bodyOf),
+  /** `body`: what a deletion may need (one's own account: the current password). */
+  delete: (path: string, options: CallOptions & { body?: unknown } = {}) =>
+    call<void>('DELETE', path, options.body, options).then(bodyOf),
 }
 
 export function asApiError(error: unknown): ApiError {

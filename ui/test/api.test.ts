@@ -108,10 +108,14 @@ t.test('every call names the app (the gateway’s CSRF check) and sends the cook
   await api.post('/users', { id: 'x' })
   await api.patch('/users/x', { name: 'X' })
   await api.delete('/users/x')
+  await api.delete('/users/x', { body: { current_password: 'the password' } })
   t.same(
     sent.map(({ init }) => init.method),
-    ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'],
+    ['GET', 'PUT', 'POST', 'PATCH', 'DELETE', 'DELETE'],
   )
+  t.equal(sent[4]?.init.body, null, 'a DELETE without a body sends none')
+  t.equal(sent[5]?.init.body, '{"current_password":"the password"}', 'one’s own deletion sends the password')
+  t.equal((sent[5]?.init.headers as Record<string, string> | undefined)?.['content-type'], 'application/json')
   for (const { url, init } of sent) {
     t.match(url, /^\/api\//, `${init.method}: to the app's own /api/`)
     t.equal((init.headers as Record<string, string>)['x-requested-with'], 'cinema', `${init.method}: X-Requested-With`)

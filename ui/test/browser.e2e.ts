@@ -472,6 +472,15 @@ t.test('a customer sees and changes only their own account and bookings', async 
   t.equal(await showtimes.getByText('Booked for Dwight Schrute').count(), 0, 'so Dwight’s bookings are not marked')
 
   await card('Nora Jemisin').getByRole('button', { name: 'Delete Nora Jemisin' }).click()
+  // Her own account goes only with her password: a session left open is not enough.
+  const deletePassword = card('Nora Jemisin').getByLabel('Your current password')
+  await deletePassword.fill('not the obelisk gate')
+  await page.getByRole('button', { name: 'Yes, delete my account' }).click()
+  t.ok(
+    await shows(card('Nora Jemisin').getByRole('alert').getByText('That is not your current password.')),
+    'a wrong password: said so',
+  )
+  await deletePassword.fill('the obelisk gate')
   await page.getByRole('button', { name: 'Yes, delete my account' }).click()
   t.ok(await shows(page.getByText('Deleted your account.')), 'she deleted her account')
   t.ok(await shows(page.getByRole('banner').getByRole('link', { name: 'Sign in' })), 'and is signed out')

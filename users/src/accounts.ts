@@ -52,11 +52,7 @@ export class Accounts {
     return new Accounts(db, keys, settings, await hashPassword(fallback))
   }
 
-  roleOf(username: string): Role {
-    return this.settings.adminUsernames.has(username) ? 'admin' : 'customer'
-  }
-
-  /** Whether `username` is kept for an administrator who has not signed up yet. */
+  /** Whether `username` is kept for an administrator (ADMIN_USERNAMES): only an admin may create it. */
   isReservedForAdmin(username: string): boolean {
     return this.settings.adminUsernames.has(username)
   }
@@ -64,8 +60,9 @@ export class Accounts {
   /** A token for `username` when `password` is theirs; 401 otherwise, 429 after too many tries. */
   async signIn(username: string, password: string): Promise<IssuedToken> {
     await this.#countAttempt(username)
-    if (!(await this.#matches(username, password))) throw BAD_CREDENTIALS()
-    return this.issue(username)
+    const role = await this.#roleIfMatches(username, password)
+    if (!role) throw BAD_CREDENTIALS()
+    return this.#issue(username, role)
   }
 
   /**
@@ -74,29 +71,30 @@ export class Accounts {
    */
   async isPasswordOf(username: string, password: string): Promise<boolean> {
     await this.#countAttempt(username)
-    return this.#matches(username, password)
+    return (await this.#roleIfMatches(username, password)) !== undefined
   }
 
   /**
-   * Whether the user exists and `password` is theirs (the fallback hash standing for a missing
-   * one); a match clears their attempts. An unknown user costs one hash all the same.
+   * The user's stored role when the user exists and `password` is theirs (the fallback hash
+   * standing for a missing one), read with the hash so that a token says what the account is
+   * at that moment; a match clears their attempts. An unknown user costs one hash all the same.
    */
-  async #matches(username: string, password: string): Promise<boolean> {
-    const [user] = await this.db.query<{ password_hash: string | null }>(
-      'SELECT password_hash FROM users WHERE id = $1',
+  async #roleIfMatches(username: string, password: string): Promise<Role | undefined> {
+    const [user] = await this.db.query<{ password_hash: string | null; role: Role }>(
+      'SELECT password_hash, role FROM users WHERE id = $1',
       [username],
     )
     const matches = await verifyPassword(password, user?.password_hash ?? this.fallbackHash)
-    if (!user || !matches) return false
+    if (!user || !matches) return undefined
     await this.db.query('DELETE FROM sign_in_attempts WHERE username = $1', [username])
-    return true
+    return user.role
   }
 
-  async issue(username: string): Promise<IssuedToken> {
+  async #issue(username: string, role: Role): Promise<IssuedToken> {
     const key = await this.keys.current()
     // One reading of the clock for both, so that the lifetime is exactly the setting's.
     const issuedAt = Math.floor(Date.now() / 1000)
-    const accessToken = await new SignJWT({ role: this.roleOf(username) })
+    const accessToken = await new SignJWT({ role })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: 'JWT' })
       .setSubject(username)
       .setIssuer(this.settings.issuer)

@@ -8,26 +8,15 @@ import {
   type ServiceDefinition,
   TokenVerifier,
 } from '@cinema/kit'
-import type { FastifyInstance } from 'fastify'
 import { Accounts } from './accounts.js'
+import { settleAdministrators } from './administrators.js'
 import { Catalogs } from './catalogs.js'
 import { UsersConfig } from './config.js'
-import { hashPassword } from './passwords.js'
 import { userMigrations, userRepository } from './repository.js'
 import { authRoutes } from './routes/auth.js'
 import { userMovieRoutes } from './routes/user-movies.js'
 import { userRoutes } from './routes/users.js'
 import { SigningKeys } from './signing-keys.js'
-
-/** The administrators named in ADMIN_USERNAMES that do not exist yet, made with ADMIN_BOOTSTRAP_PASSWORD. */
-async function bootstrapAdmins(fastify: FastifyInstance, adminUsernames: Iterable<string>, password: string) {
-  const passwordHash = await hashPassword(password)
-  for (const username of adminUsernames) {
-    if (await fastify.users.create(username, username, passwordHash)) {
-      fastify.log.info({ username }, 'administrator created with the bootstrap password; change it')
-    }
-  }
-}
 
 export const usersService: ServiceDefinition<UsersConfig> = {
   name: 'users',
@@ -52,9 +41,11 @@ export const usersService: ServiceDefinition<UsersConfig> = {
       demoCredentials: config.DEMO_CREDENTIALS,
       adminUsernames,
     })
-    if (config.ADMIN_BOOTSTRAP_PASSWORD) {
-      await bootstrapAdmins(fastify, adminUsernames, config.ADMIN_BOOTSTRAP_PASSWORD)
-    }
+    await settleAdministrators(fastify, {
+      usernames: [...adminUsernames],
+      bootstrapPassword: config.ADMIN_BOOTSTRAP_PASSWORD,
+      demoCredentials: config.DEMO_CREDENTIALS,
+    })
     const verifier = new TokenVerifier(keys, { issuer: config.TOKEN_ISSUER, audience: config.TOKEN_AUDIENCE })
     await fastify.register(guard, { verifier, privateReads: config.PRIVATE_READS })
 

@@ -44,13 +44,15 @@ export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
   }),
   ADMIN_USERNAMES: Type.String({
     default: '',
-    description: 'comma-separated usernames that are administrators; no one else may sign up under these names',
+    description:
+      'comma-separated usernames kept for administrators: no one else may sign up under them, and one whose account is not an administrator stops the start',
   }),
   ADMIN_BOOTSTRAP_PASSWORD: Type.Optional(
     Type.String({
       minLength: 10,
       maxLength: 128,
-      description: 'from a secret: creates the ADMIN_USERNAMES users that do not exist yet, with this password',
+      description:
+        'from a secret: creates the ADMIN_USERNAMES users that do not exist yet, as administrators, with this password',
     }),
   ),
 })

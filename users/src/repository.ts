@@ -4,6 +4,7 @@ import {
   MAX_TOKEN_TTL_SECONDS,
   type Migration,
   type Queryable,
+  type Role,
   readDataFile,
   recordFromEntries,
   seedMigration,
@@ -37,30 +38,61 @@ export class UserRepository {
   }
 
   /**
-   * Creates the user, active now, with their password's hash; undefined when the id is taken, or
-   * was deleted so recently that a token issued to its former holder may still be valid.
+   * Creates the user, active now, with their password's hash and role; undefined when the id is
+   * taken, or was deleted so recently that a token issued to its former holder may still be valid.
    */
-  async create(id: string, name: string, passwordHash: string): Promise<contracts.User | undefined> {
+  async create(
+    id: string,
+    name: string,
+    passwordHash: string,
+    role: Role = 'customer',
+  ): Promise<contracts.User | undefined> {
     const [user] = await this.db.query<contracts.User>(
-      `INSERT INTO users (id, name, last_active, password_hash)
-       SELECT $1, $2, extract(epoch FROM now())::bigint, $3
+      `INSERT INTO users (id, name, last_active, password_hash, role)
+       SELECT $1, $2, extract(epoch FROM now())::bigint, $3, $5
        WHERE NOT EXISTS (
          SELECT 1 FROM deleted_usernames WHERE username = $1 AND deleted_at > now() - make_interval(secs => $4)
        )
        ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
-      [id, name, passwordHash, DELETED_NAME_HOLD_SECONDS],
+      [id, name, passwordHash, DELETED_NAME_HOLD_SECONDS, role],
     )
     return user
   }
 
-  /** Sets what is given of the name and the password hash; undefined when there is no such user. */
-  async update(id: string, changes: { name?: string; passwordHash?: string }): Promise<contracts.User | undefined> {
+  /**
+   * Sets what is given of the name, the password hash and the role; undefined when there is no
+   * such user, or when the change would take the role from the last administrator.
+   */
+  async update(
+    id: string,
+    changes: { name?: string; passwordHash?: string; role?: Role },
+  ): Promise<contracts.User | undefined> {
     const [user] = await this.db.query<contracts.User>(
-      `UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash)
-       WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, changes.name ?? null, changes.passwordHash ?? null],
+      `UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash), role = coalesce($4, role)
+       WHERE id = $1
+         AND ($4 IS DISTINCT FROM 'customer' OR role = 'customer'
+              OR EXISTS (SELECT 1 FROM users AS other WHERE other.role = 'admin' AND other.id <> $1))
+       RETURNING ${COLUMNS}`,
+      [id, changes.name ?? null, changes.passwordHash ?? null, changes.role ?? null],
     )
     return user
+  }
+
+  /** Makes administrators of those of `ids` that never set a password of their own (the seeded ones). */
+  async grantAdminToPasswordless(ids: readonly string[]): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE users SET role = 'admin' WHERE id = ANY($1) AND role = 'customer' AND password_hash IS NULL RETURNING id`,
+      [[...ids]],
+    )
+    return rows.map((row) => row.id)
+  }
+
+  /** The stored role of each of `ids` that exists. */
+  async rolesOf(ids: readonly string[]): Promise<Map<string, Role>> {
+    const rows = await this.db.query<{ id: string; role: Role }>('SELECT id, role FROM users WHERE id = ANY($1)', [
+      [...ids],
+    ])
+    return new Map(rows.map((row) => [row.id, row.role]))
   }
 
   /** Deletes the user, and holds their name back from sign-up while their tokens may live. */

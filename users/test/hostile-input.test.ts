@@ -125,7 +125,12 @@ async function prototypeNamedUsers(t: Test, { users, bookings }: Services) {
   t.equal(renamed.statusCode, 200)
   t.match(renamed.json(), { id: 'constructor', name: 'Builder' })
 
-  const refused = await users.inject({ method: 'DELETE', url: '/users/__proto__', headers: as('__proto__') })
+  const refused = await users.inject({
+    method: 'DELETE',
+    url: '/users/__proto__',
+    headers: as('__proto__'),
+    payload: { current_password: PASSWORD },
+  })
   t.equal(refused.statusCode, 409)
   t.equal(refused.json().message, '__proto__ still has 2 bookings; cancel them first')
   for (const date of ['20151130', '20151203']) {
@@ -154,7 +159,14 @@ async function prototypeNamedUsers(t: Test, { users, bookings }: Services) {
   t.equal((await users.inject('/users/__proto__/bookings')).body, '{}', 'a known user without bookings gets {}')
   for (const id of PROTOTYPE_IDS) {
     t.equal(
-      (await users.inject({ method: 'DELETE', url: `/users/${id}`, headers: as(id) })).statusCode,
+      (
+        await users.inject({
+          method: 'DELETE',
+          url: `/users/${id}`,
+          headers: as(id),
+          payload: { current_password: PASSWORD },
+        })
+      ).statusCode,
       204,
       `${id} deleted`,
     )

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { bookingsService } from '../../bookings/src/app.js'
 import { moviesService } from '../../movies/src/app.js'
 import { showtimesService } from '../../showtimes/src/app.js'
-import { bearer, DEMO_ADMIN, DEMO_ENV, signInTo } from '../../test/helpers/auth.js'
+import { bearer, DEMO_ADMIN, DEMO_ENV, DEMO_PASSWORD, signInTo } from '../../test/helpers/auth.js'
 import { build, deadUrl, json, listen, type Stub, stub } from '../../test/helpers/servers.js'
 import { usersService } from '../src/app.js'
 
@@ -171,6 +171,7 @@ t.test('users service with real peers', async (t) => {
       method: 'DELETE',
       url: '/users/dwight_schrute',
       headers: bearer(await signInTo(app, 'dwight_schrute')),
+      payload: { current_password: DEMO_PASSWORD },
     })
     t.equal(booked.statusCode, 409)
     t.same(booked.json(), {
@@ -180,7 +181,12 @@ t.test('users service with real peers', async (t) => {
       code: 'USER_HAS_BOOKINGS',
     })
 
-    const deleted = await app.inject({ method: 'DELETE', url: '/users/kevin_malone', headers: kevin })
+    const deleted = await app.inject({
+      method: 'DELETE',
+      url: '/users/kevin_malone',
+      headers: kevin,
+      payload: { current_password: KEVIN_PASSWORD },
+    })
     t.equal(deleted.statusCode, 204)
     t.equal((await app.inject('/users/kevin_malone')).statusCode, 404)
     t.equal((await app.inject({ method: 'DELETE', url: '/users/kevin_malone', headers: admin })).statusCode, 404)
@@ -216,6 +222,7 @@ t.test('peer failures: 503 naming a peer that is down, 504 for one too slow, nev
     method: 'DELETE',
     url: '/users/pam_beesly',
     headers: bearer(await signInTo(noBookings, 'pam_beesly')),
+    payload: { current_password: DEMO_PASSWORD },
   })
   t.equal(deleting.statusCode, 503, 'no delete without asking bookings')
   t.equal((await noBookings.inject('/users/pam_beesly')).statusCode, 200, 'and nothing deleted')

@@ -93,11 +93,14 @@ function UserCard({
     }
   }
 
-  async function remove() {
+  async function remove(event: Event) {
+    event.preventDefault()
     if (busy) return
+    if (own && !currentPassword) return setProblem('Enter your current password.')
     setBusy(true)
     try {
-      await api.delete(userPath(user.id))
+      // Your own account only with its password: a session left open is not enough to delete it.
+      await api.delete(userPath(user.id), own ? { body: { current_password: currentPassword } } : {})
       onChanged({ ok: true, text: own ? 'Deleted your account.' : `Deleted ${user.name}.` }, { kind: 'deleted' })
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) {
@@ -114,6 +117,8 @@ function UserCard({
             </>
           ),
         )
+      } else if (asApiError(error).code === 'WRONG_PASSWORD') {
+        setProblem('That is not your current password.')
       } else {
         setProblem(explain(error, { 404: `${user.name} was already deleted.` }))
       }
@@ -220,20 +225,39 @@ function UserCard({
         </form>
       )}
       {mode === 'confirm-delete' && (
-        <fieldset class="confirm">
-          <legend>{own ? 'Delete your account?' : `Delete ${user.name}?`} This cannot be undone.</legend>
-          <div class="actions">
-            <button type="button" class="button-danger" onClick={remove} aria-disabled={busy}>
-              {own ? 'Yes, delete my account' : `Yes, delete ${user.name}`}
-            </button>
-            <button type="button" class="button-secondary" onClick={() => switchTo('view')}>
-              Keep
-            </button>
-          </div>
-        </fieldset>
+        <form class="stacked-form" onSubmit={remove} noValidate>
+          <fieldset class="confirm">
+            <legend>{own ? 'Delete your account?' : `Delete ${user.name}?`} This cannot be undone.</legend>
+            {own && (
+              <div class="field">
+                <label for={`delete-password-${user.id}`}>Your current password</label>
+                <input
+                  id={`delete-password-${user.id}`}
+                  type="password"
+                  value={currentPassword}
+                  onInput={(event) => setCurrentPassword(event.currentTarget.value)}
+                  autoComplete="current-password"
+                  aria-invalid={problem !== undefined}
+                  aria-describedby={problem === undefined ? undefined : `problem-${user.id}`}
+                  // Opened on purpose by the Delete button: typing can start at once.
+                  // biome-ignore lint/a11y/noAutofocus: focus follows the user's own action here
+                  autoFocus
+                />
+              </div>
+            )}
+            <div class="actions">
+              <button type="submit" class="button-danger" aria-disabled={busy}>
+                {own ? 'Yes, delete my account' : `Yes, delete ${user.name}`}
+              </button>
+              <button type="button" class="button-secondary" onClick={() => switchTo('view')}>
+                Keep
+              </button>
+            </div>
+          </fieldset>
+        </form>
       )}
       {problem && (
-        <p class="field-error" role="alert">
+        <p id={`problem-${user.id}`} class="field-error" role="alert">
           {problem}
         </p>
       )}

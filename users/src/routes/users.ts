@@ -6,15 +6,21 @@ import {
   ErrorResponse,
   HttpError,
   type PeerClient,
+  ROLES,
   securityOf,
 } from '@cinema/kit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Accounts } from '../accounts.js'
 import { hashPassword } from '../passwords.js'
 
 const UsernameParams = Type.Object({ username: contracts.Username })
 const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name shown for the user' })
+const Role = Type.Union(
+  ROLES.map((role) => Type.Literal(role)),
+  { description: 'customer: their own things; admin: anyone’s. Only an admin may set it' },
+)
 export const Password = Type.String({
   minLength: 10,
   maxLength: 128,
@@ -50,6 +56,26 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
   { bookings, accounts },
 ) => {
   const { guard } = fastify
+
+  /**
+   * 400 without `currentPassword` (needed "to `purpose`"), 403 when it is not `username`'s
+   * (counted as a failed sign-in, audited as `action` refused): what a stolen token alone cannot pass.
+   */
+  async function requireOwnPassword(
+    request: FastifyRequest,
+    actor: string,
+    username: string,
+    currentPassword: string | undefined,
+    { purpose, action }: { purpose: string; action: string },
+  ): Promise<void> {
+    if (currentPassword === undefined) {
+      throw new HttpError(400, `body/current_password is needed to ${purpose}`, { code: 'VALIDATION_FAILED' })
+    }
+    if (!(await accounts.isPasswordOf(username, currentPassword))) {
+      auditLog(request, actor, `${action} refused: wrong current password`, username)
+      throw new HttpError(403, 'the current password is wrong', { code: 'WRONG_PASSWORD' })
+    }
+  }
   const readResponses = guard.privateReads ? AUTH_RESPONSES : {}
 
   fastify.get(
@@ -100,7 +126,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
         tags: ['users'],
         summary: 'Sign up: create a user with a password (last_active is set to now)',
         description:
-          'Open to anyone. A username kept for an administrator (ADMIN_USERNAMES) is refused unless an admin asks.',
+          'Open to anyone, as a customer. A username kept for an administrator (ADMIN_USERNAMES) is refused unless an admin asks; it is then created as an administrator.',
         body: Type.Object({ id: contracts.UserId, name: Name, password: Password }, { additionalProperties: false }),
         response: {
           201: contracts.User,
@@ -116,10 +142,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       const name = nonBlank(request.body.name)
       const password = acceptablePassword(request.body.password, 'body/password')
       const caller = await guard.callerOf(request)
-      if (accounts.isReservedForAdmin(id) && caller?.role !== 'admin') {
+      const reserved = accounts.isReservedForAdmin(id)
+      if (reserved && caller?.role !== 'admin') {
         throw new HttpError(409, `user id ${id} is reserved`, { code: 'USER_ID_RESERVED' })
       }
-      const user = await fastify.users.create(id, name, await hashPassword(password))
+      // A listed name an admin creates is the administrator it is kept for (and must be one at the next start).
+      const user = await fastify.users.create(id, name, await hashPassword(password), reserved ? 'admin' : 'customer')
       if (!user) throw new HttpError(409, `user id ${id} is already taken`, { code: 'USER_EXISTS' })
       auditLog(request, caller?.username ?? id, 'create user', id)
       return reply.code(201).header('location', `/users/${id}`).send(user)
@@ -132,9 +160,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       schema: {
         operationId: 'updateUser',
         tags: ['users'],
-        summary: 'Rename a user, or set their password',
+        summary: 'Rename a user, set their password, or grant or revoke the admin role',
         description:
-          'The user themselves or an admin. Setting one’s own new password takes the current one too (an admin setting someone else’s does not); wrong ones count as failed sign-ins.',
+          'The user themselves or an admin. Setting one’s own new password takes the current one too (an admin setting someone else’s does not); wrong ones count as failed sign-ins. Only an admin may set `role` (403 otherwise); it shows in tokens issued after the change. 409 when it would revoke the last admin (`LAST_ADMIN`) or a name listed in ADMIN_USERNAMES (`ADMIN_LISTED`: the service would refuse to start).',
         security: BEARER_SECURITY,
         params: UsernameParams,
         body: Type.Object(
@@ -144,6 +172,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
             current_password: Type.Optional(
               Type.String({ maxLength: 128, description: 'the password being replaced' }),
             ),
+            role: Type.Optional(Role),
           },
           { additionalProperties: false },
         ),
@@ -152,6 +181,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           400: ErrorResponse,
           ...AUTH_RESPONSES,
           404: ErrorResponse,
+          409: ErrorResponse,
           429: ErrorResponse,
           503: ErrorResponse,
         },
@@ -160,9 +190,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
     async (request) => {
       const { username } = request.params
       const caller = await guard.requireActingFor(request, username)
-      const { current_password: currentPassword } = request.body
-      if (request.body.name === undefined && request.body.password === undefined) {
-        throw new HttpError(400, 'body must have name or password', { code: 'VALIDATION_FAILED' })
+      const { current_password: currentPassword, role } = request.body
+      if (request.body.name === undefined && request.body.password === undefined && role === undefined) {
+        throw new HttpError(400, 'body must have name, password or role', { code: 'VALIDATION_FAILED' })
+      }
+      if (role !== undefined && caller.role !== 'admin') {
+        throw new HttpError(403, `${caller.username} may not change roles: only an admin may`, { code: 'FORBIDDEN' })
+      }
+      if (role === 'customer' && accounts.isReservedForAdmin(username)) {
+        throw new HttpError(409, `${username} is listed in ADMIN_USERNAMES; take it out of the list first`, {
+          code: 'ADMIN_LISTED',
+        })
       }
       const name = request.body.name === undefined ? undefined : nonBlank(request.body.name)
       const password =
@@ -170,20 +208,26 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       // Only an admin changing someone else's password skips the current one: a stolen token of
       // anyone, admins included, must not be enough to take the account over for good.
       if (password !== undefined && (caller.role !== 'admin' || caller.username === username)) {
-        if (currentPassword === undefined) {
-          throw new HttpError(400, 'body/current_password is needed to set a new password', {
-            code: 'VALIDATION_FAILED',
-          })
-        }
-        if (!(await accounts.isPasswordOf(username, currentPassword))) {
-          auditLog(request, caller.username, 'change password refused: wrong current password', username)
-          throw new HttpError(403, 'the current password is wrong', { code: 'WRONG_PASSWORD' })
-        }
+        await requireOwnPassword(request, caller.username, username, currentPassword, {
+          purpose: 'set a new password',
+          action: 'change password',
+        })
       }
       const passwordHash = password === undefined ? undefined : await hashPassword(password)
-      const user = await fastify.users.update(username, { name, passwordHash })
-      if (!user) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
-      const changed = [name !== undefined && 'name', passwordHash !== undefined && 'password'].filter(Boolean)
+      const user = await fastify.users.update(username, { name, passwordHash, role })
+      if (!user) {
+        if (role === 'customer' && (await fastify.users.byId(username))) {
+          throw new HttpError(409, `${username} is the last admin; grant the role to someone else first`, {
+            code: 'LAST_ADMIN',
+          })
+        }
+        throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
+      }
+      const changed = [
+        name !== undefined && 'name',
+        passwordHash !== undefined && 'password',
+        role !== undefined && `role to ${role}`,
+      ].filter(Boolean)
       auditLog(request, caller.username, `change ${changed.join(' and ')}`, username)
       return user
     },
@@ -196,14 +240,23 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
         operationId: 'deleteUser',
         tags: ['users'],
         summary: 'Delete a user who has no bookings',
-        description: 'The user themselves or an admin.',
+        description:
+          'The user themselves or an admin. Deleting one’s own account takes the current password (`{"current_password"}`), an admin’s own included: a stolen token is not enough. An admin deleting someone else sends no body. A wrong password is a 403 `WRONG_PASSWORD` and counts as a failed sign-in.',
         security: BEARER_SECURITY,
         params: UsernameParams,
+        body: Type.Optional(
+          Type.Object(
+            { current_password: Type.String({ maxLength: 128, description: 'the password of the account deleted' }) },
+            { additionalProperties: false },
+          ),
+        ),
         response: {
           204: Type.Null({ description: 'deleted' }),
+          400: ErrorResponse,
           ...AUTH_RESPONSES,
           404: ErrorResponse,
           409: ErrorResponse,
+          429: ErrorResponse,
           503: ErrorResponse,
           504: ErrorResponse,
         },
@@ -212,6 +265,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
     async (request, reply) => {
       const { username } = request.params
       const caller = await guard.requireActingFor(request, username)
+      if (caller.role !== 'admin' || caller.username === username) {
+        await requireOwnPassword(request, caller.username, username, request.body?.current_password, {
+          purpose: 'delete one’s own account',
+          action: 'delete user',
+        })
+      }
       if (!(await fastify.users.byId(username)))
         throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
       const booked = await bookings
