@@ -1,11 +1,10 @@
-import { indexRoute, items, RemoteKeySet, type ServiceDefinition, TokenVerifier } from '@cinema/kit'
+import { indexRoute, items, RemoteKeySet, type ServiceDefinition, TokenVerifier, trustedProxies } from '@cinema/kit'
 import { GatewayConfig, upstreamsOf } from './config.js'
 import { hardening } from './hardening.js'
 import { upstreamProxy } from './proxy.js'
 import { docsRoutes } from './routes/docs.js'
 import { sessionRoutes } from './routes/session.js'
 import { statusRoutes } from './routes/status.js'
-import { trustedProxies } from './trusted-proxies.js'
 import { identityClient, upstreamClients } from './upstream-clients.js'
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {

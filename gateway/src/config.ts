@@ -1,4 +1,12 @@
-import { AuthSettings, MetricsServerSettings, PeerSettings, peerUrl, SERVICES, serviceConfigSchema } from '@cinema/kit'
+import {
+  AuthSettings,
+  ClientAddressSettings,
+  MetricsServerSettings,
+  PeerSettings,
+  peerUrl,
+  SERVICES,
+  serviceConfigSchema,
+} from '@cinema/kit'
 import { type Static, Type } from 'typebox'
 
 const list = (description: string, fallback: string) => Type.String({ default: fallback, description })
@@ -33,17 +41,11 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
     default: 20,
     description: 'sign-ins and sign-ups (POST /auth/token, /auth/session, /users) per client per window',
   }),
-  RATE_LIMIT_ALLOW: list(
-    'comma-separated client addresses never rate limited (loopback, so local load tests get through); none: nobody',
-    '127.0.0.1,::1,::ffff:127.0.0.1',
-  ),
+  RATE_LIMIT_ALLOW: ClientAddressSettings.RATE_LIMIT_ALLOW,
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'largest request body (413 above)' }),
   CORS_ORIGINS: list('comma-separated origins allowed to call the API from a browser; empty: none', ''),
   ...AuthSettings,
-  TRUST_PROXY: list(
-    'proxies whose X-Forwarded-For is believed: addresses, CIDRs, loopback/linklocal/uniquelocal or host names; empty: none',
-    '',
-  ),
+  TRUST_PROXY: ClientAddressSettings.TRUST_PROXY,
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
 

@@ -11,14 +11,13 @@ import {
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { Accounts } from '../accounts.js'
-import { hashPassword } from '../passwords.js'
 
 const UsernameParams = Type.Object({ username: contracts.Username })
 const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name shown for the user' })
 export const Password = Type.String({
   minLength: 10,
   maxLength: 128,
-  description: '10 to 128 characters; stored only as a salted scrypt hash, never shown',
+  description: '10 to 128 characters; stored only as a salted argon2id hash, never shown',
 })
 
 // What shows nothing on its own: white space, format and other default-ignorable characters
@@ -107,6 +106,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           400: ErrorResponse,
           401: ErrorResponse,
           409: ErrorResponse,
+          429: ErrorResponse,
           503: ErrorResponse,
         },
       },
@@ -119,7 +119,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       if (accounts.isReservedForAdmin(id) && caller?.role !== 'admin') {
         throw new HttpError(409, `user id ${id} is reserved`, { code: 'USER_ID_RESERVED' })
       }
-      const user = await fastify.users.create(id, name, await hashPassword(password))
+      const user = await fastify.users.create(id, name, await accounts.hashPassword(password))
       if (!user) throw new HttpError(409, `user id ${id} is already taken`, { code: 'USER_EXISTS' })
       auditLog(request, caller?.username ?? id, 'create user', id)
       return reply.code(201).header('location', `/users/${id}`).send(user)
@@ -180,7 +180,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           throw new HttpError(403, 'the current password is wrong', { code: 'WRONG_PASSWORD' })
         }
       }
-      const passwordHash = password === undefined ? undefined : await hashPassword(password)
+      const passwordHash = password === undefined ? undefined : await accounts.hashPassword(password)
       const user = await fastify.users.update(username, { name, passwordHash })
       if (!user) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
       const changed = [name !== undefined && 'name', passwordHash !== undefined && 'password'].filter(Boolean)
@@ -204,6 +204,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           ...AUTH_RESPONSES,
           404: ErrorResponse,
           409: ErrorResponse,
+          429: ErrorResponse,
           503: ErrorResponse,
           504: ErrorResponse,
         },
