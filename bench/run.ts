@@ -14,6 +14,9 @@ import { freePort } from '../test/helpers/ports.js'
 import { type RunningLauncher, startLauncher } from '../test/helpers/system.js'
 
 const CONNECTIONS = 50
+// Sign-ins and sign-ups at once: two hashes keep two cores busy; twice that keeps the next ones
+// queued, not waiting on the network.
+const SIGN_IN_CONNECTIONS = 4
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
 const WARMUP_S = 3
 const CREED = '267eedb8-0f5d-42d5-8f43-72426b9fb3e6'
@@ -208,9 +211,11 @@ let benchUsers: string[] | undefined
 async function createBenchUsers(count: number): Promise<string[]> {
   const prefix = `bench_${Date.now().toString(36)}`
   const ids = Array.from({ length: count }, (_, i) => `${prefix}_${i}`)
-  for (let i = 0; i < ids.length; i += 50) {
+  // Each sign-up hashes a password: a few at a time, as the users service hashes them (more wait
+  // in its queue or are refused with 503).
+  for (let i = 0; i < ids.length; i += SIGN_IN_CONNECTIONS) {
     await Promise.all(
-      ids.slice(i, i + 50).map(async (id) => {
+      ids.slice(i, i + SIGN_IN_CONNECTIONS).map(async (id) => {
         const response = await fetch(`${GATEWAY}/users`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -274,9 +279,6 @@ async function putBookings(): Promise<CaseResult> {
     }`,
   }
 }
-
-// Two hashes at once keep two cores busy; twice that keeps the next ones queued, not waiting on the network.
-const SIGN_IN_CONNECTIONS = 4
 
 /**
  * Sign-in: a password checked (argon2id) and a token signed per request, through the gateway, each
