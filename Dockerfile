@@ -85,11 +85,14 @@ ARG SERVICE
 WORKDIR /app
 COPY --from=manifests /app/ ./
 # Production dependencies of the kit and this service only, then what no running process reads:
-# type declarations, source maps, Markdown, and each package's own tests, docs and examples
-# (licence files stay). Owned by root, so the service cannot change its own code.
+# PGlite (containers always have a PostgreSQL server) and pino-pretty, type declarations, source maps, Markdown,
+# and each package's own tests, docs and examples (licence files stay). Optional dependencies are
+# installed: the argon2 binding's native build for this platform is one (users hashes passwords
+# with it). Owned by root, so the service cannot change its own code.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --no-update-notifier \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund --no-update-notifier \
       --workspace kit --workspace "$SERVICE" \
+ && rm -rf node_modules/@electric-sql/pglite node_modules/pino-pretty \
  && find node_modules "$SERVICE" -depth -regextype posix-extended \
       \( -type d -regex '.*/node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|docs|doc|example|examples|benchmark|benchmarks|bench|\.github)' \
          -exec rm -rf {} + \) \

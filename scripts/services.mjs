@@ -45,6 +45,8 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     const env = { PORT: String(port) }
     for (const peer of topology.peers) env[`${peer.toUpperCase()}_URL`] = localUrl(peer, portOffset)
     if (name === 'users') for (const [key, value] of Object.entries(DEMO_SETTINGS)) env[key] = process.env[key] ?? value
+    // Users keys its password budget by the client the gateway (beside it on loopback) forwards for.
+    if (name === 'users') env.TRUST_PROXY = 'loopback'
     if (dataDir && OWNS_DATABASE.has(name)) env.DATA_DIR = dataDir === IN_MEMORY ? dataDir : join(dataDir, name)
     // The web app Vite builds; said here because the ui server's default is relative to its
     // compiled file, and `npm run dev` runs it from its source.

@@ -1,11 +1,18 @@
-import { indexRoute, items, RemoteKeySet, type ServiceDefinition, TokenVerifier } from '@cinema/kit'
-import { GatewayConfig, rateLimitAllowList, upstreamsOf } from './config.js'
+import {
+  indexRoute,
+  items,
+  RemoteKeySet,
+  rateLimitAllowList,
+  type ServiceDefinition,
+  TokenVerifier,
+  trustedProxies,
+} from '@cinema/kit'
+import { GatewayConfig, upstreamsOf } from './config.js'
 import { hardening } from './hardening.js'
 import { upstreamProxy } from './proxy.js'
 import { docsRoutes } from './routes/docs.js'
 import { sessionRoutes } from './routes/session.js'
 import { statusRoutes } from './routes/status.js'
-import { trustedProxies } from './trusted-proxies.js'
 import { identityClient, upstreamClients } from './upstream-clients.js'
 
 export const gatewayService: ServiceDefinition<GatewayConfig> = {
@@ -19,7 +26,7 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
   // Its proxies (the UI's nginx or Node server) bring every visitor through one address, and count
   // each visitor's connections themselves; so do load tests from the rate limit's allow-list.
   connectionLimitExempt: (config) => {
-    const allowed = new Set(rateLimitAllowList(config))
+    const allowed = new Set(rateLimitAllowList(config.RATE_LIMIT_ALLOW))
     const trusted = trustedProxies(items(config.TRUST_PROXY))
     return (address) => allowed.has(address) || (trusted !== false && trusted(address, 0))
   },

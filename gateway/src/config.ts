@@ -1,7 +1,7 @@
 import {
   AuthSettings,
+  ClientAddressSettings,
   EdgeConnectionSettings,
-  items,
   MetricsServerSettings,
   PeerSettings,
   peerUrl,
@@ -44,24 +44,13 @@ export const GatewayConfig = serviceConfigSchema(SERVICES.gateway.port, {
     default: 20,
     description: 'sign-ins and sign-ups (POST /auth/token, /auth/session, /users) per client per window',
   }),
-  RATE_LIMIT_ALLOW: list(
-    'comma-separated client addresses never rate limited (loopback, so local load tests get through); none: nobody',
-    '127.0.0.1,::1,::ffff:127.0.0.1',
-  ),
+  RATE_LIMIT_ALLOW: ClientAddressSettings.RATE_LIMIT_ALLOW,
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1, default: 1_048_576, description: 'largest request body (413 above)' }),
   CORS_ORIGINS: list('comma-separated origins allowed to call the API from a browser; empty: none', ''),
   ...AuthSettings,
-  TRUST_PROXY: list(
-    'proxies whose X-Forwarded-For is believed: addresses, CIDRs, loopback/linklocal/uniquelocal or host names; empty: none',
-    '',
-  ),
+  TRUST_PROXY: ClientAddressSettings.TRUST_PROXY,
 })
 export type GatewayConfig = Static<typeof GatewayConfig>
-
-/** The clients RATE_LIMIT_ALLOW names; `none`: an empty value means the default (loopback) wherever Compose passes settings on. */
-export function rateLimitAllowList(config: GatewayConfig): string[] {
-  return config.RATE_LIMIT_ALLOW === 'none' ? [] : items(config.RATE_LIMIT_ALLOW)
-}
 
 /**
  * The services behind the gateway: each owns the paths under its prefixes, `/<name>` and, for

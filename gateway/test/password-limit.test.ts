@@ -1,6 +1,7 @@
 // What makes the users service hash a password has a budget of its own per client, far below the
 // general one: a client cannot queue up everybody's sign-ins.
 import t from 'tap'
+import { bearer, TestIssuer } from '../../test/helpers/auth.js'
 import { build, json, stub } from '../../test/helpers/servers.js'
 import { gatewayService } from '../src/app.js'
 
@@ -43,6 +44,71 @@ t.test('sign-ins and sign-ups: PASSWORD_RATE_LIMIT_MAX per client, then 429 with
     200,
     'reads are not counted',
   )
+})
+
+t.test('with the budget spent, a change or deletion carrying a password is a 429 too (issue 18)', async (t) => {
+  const issuer = await TestIssuer.create()
+  const users = await stub((req, res) => {
+    if (TestIssuer.isJwksPath(req.url)) return json(res, 200, issuer.jwks)
+    if (req.url === '/auth/token') {
+      return json(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'no', code: 'BAD_CREDENTIALS' })
+    }
+    json(res, 200, {})
+  })
+  t.teardown(() => users.close())
+  const gateway = await build(t, gatewayService, {
+    USERS_URL: users.url,
+    PASSWORD_RATE_LIMIT_MAX: '2',
+    RATE_LIMIT_ALLOW: '',
+  })
+  const client = '198.51.100.20'
+  const headers = bearer(await issuer.token('dwight_schrute'))
+  const send = (method: 'POST' | 'PATCH' | 'DELETE', url: string, payload: object) =>
+    gateway.inject({ method, url, remoteAddress: client, headers, payload })
+  const forwardedChanges = () => users.requests.filter((request) => request.url.startsWith('/users/')).length
+
+  t.equal(
+    (await send('PATCH', '/users/dwight_schrute', { password: 'a new password', current_password: 'old one' }))
+      .statusCode,
+    200,
+    'a password change counts',
+  )
+  t.equal((await send('POST', '/auth/token', { username: 'dwight_schrute', password: 'guess' })).statusCode, 401)
+  t.equal(
+    (await send('POST', '/auth/token', { username: 'dwight_schrute', password: 'guess' })).statusCode,
+    429,
+    'spent',
+  )
+  const before = forwardedChanges()
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const answer = await send('PATCH', '/users/dwight_schrute', {
+      password: 'a new password',
+      current_password: 'guess',
+    })
+    if (answer.statusCode !== 429) t.fail(`password change ${attempt + 1}: ${answer.statusCode}`)
+  }
+  const deletion = await send('DELETE', '/users/dwight_schrute', { current_password: 'guess' })
+  t.equal(deletion.statusCode, 429, 'a deletion with the current password')
+  t.match(deletion.json(), { code: 'RATE_LIMITED' })
+  t.match(deletion.headers['retry-after'], /^\d+$/)
+  t.equal(forwardedChanges(), before, 'none of them reached the users service')
+  t.equal((await send('PATCH', '/users/dwight_schrute', { name: 'Dwight' })).statusCode, 200, 'a rename is not counted')
+})
+
+t.test('the web sign-in tells the users service who the client is (its own budget keys by it)', async (t) => {
+  const users = await stub((_req, res) =>
+    json(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'no', code: 'BAD_CREDENTIALS' }),
+  )
+  t.teardown(() => users.close())
+  const gateway = await build(t, gatewayService, { USERS_URL: users.url })
+  await gateway.inject({
+    method: 'POST',
+    url: '/auth/session',
+    remoteAddress: '198.51.100.30',
+    headers: { 'x-requested-with': 'cinema' },
+    payload: { username: 'dwight_schrute', password: 'not this one' },
+  })
+  t.equal(users.requests.at(-1)?.headers['x-forwarded-for'], '198.51.100.30')
 })
 
 t.test(

@@ -28,6 +28,8 @@ interface PeerRequest {
   method?: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE'
   path: string
   body?: unknown
+  /** The client's address, sent as X-Forwarded-For (the users service keys its password budget by it). */
+  forwardedFor?: string
 }
 
 interface PeerResponse {
@@ -232,6 +234,7 @@ export class PeerClient implements PeerCaller {
       headers[REQUEST_ID_HEADER] = caller.requestId
       if (caller.authorization) headers.authorization = caller.authorization
     }
+    if (request.forwardedFor) headers['x-forwarded-for'] = request.forwardedFor
     let body: string | undefined
     if (request.body !== undefined) {
       headers['content-type'] = 'application/json'

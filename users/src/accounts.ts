@@ -1,6 +1,6 @@
 import { BEARER_CHALLENGE, type Database, HttpError, type Role, TOKEN_ALGORITHM } from '@cinema/kit'
 import { SignJWT } from 'jose'
-import { hashPassword, verifyPassword } from './passwords.js'
+import { needsRehash, type Passwords } from './passwords.js'
 import type { SigningKeys } from './signing-keys.js'
 
 /** The password of every user without one of their own, in demo mode only. */
@@ -43,13 +43,24 @@ export class Accounts {
     private readonly db: Database,
     private readonly keys: SigningKeys,
     private readonly settings: AccountSettings,
+    private readonly passwords: Passwords,
     /** What a user without a password of their own is checked against: the demo password's hash in demo mode. */
     private readonly fallbackHash: string,
   ) {}
 
-  static async create(db: Database, keys: SigningKeys, settings: AccountSettings): Promise<Accounts> {
+  static async create(
+    db: Database,
+    keys: SigningKeys,
+    settings: AccountSettings,
+    passwords: Passwords,
+  ): Promise<Accounts> {
     const fallback = settings.demoCredentials ? DEMO_PASSWORD : crypto.randomUUID()
-    return new Accounts(db, keys, settings, await hashPassword(fallback))
+    return new Accounts(db, keys, settings, passwords, await passwords.hash(fallback))
+  }
+
+  /** The hash to store for a new password (bounded like every hash: 503 when too many wait). */
+  hashPassword(password: string): Promise<string> {
+    return this.passwords.hash(password)
   }
 
   /** Whether `username` is kept for an administrator (ADMIN_USERNAMES): only an admin may create it. */
@@ -84,10 +95,27 @@ export class Accounts {
       'SELECT password_hash, role FROM users WHERE id = $1',
       [username],
     )
-    const matches = await verifyPassword(password, user?.password_hash ?? this.fallbackHash)
+    const matches = await this.passwords.verify(password, user?.password_hash ?? this.fallbackHash)
     if (!user || !matches) return undefined
     await this.db.query('DELETE FROM sign_in_attempts WHERE username = $1', [username])
+    if (user.password_hash && needsRehash(user.password_hash))
+      await this.#rehash(username, password, user.password_hash)
     return user.role
+  }
+
+  /**
+   * Stores the password hashed as passwords are now (an older scrypt hash becomes argon2id),
+   * unless it was changed meanwhile: a password change made at the same time wins. Best effort:
+   * when hashing is overloaded, the next good sign-in does it.
+   */
+  async #rehash(username: string, password: string, oldHash: string): Promise<void> {
+    const newHash = await this.passwords.hash(password).catch(() => undefined)
+    if (newHash === undefined) return
+    await this.db.query('UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3', [
+      username,
+      newHash,
+      oldHash,
+    ])
   }
 
   async #issue(username: string, role: Role): Promise<IssuedToken> {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { hashPassword } from './passwords.js'
+import type { Accounts } from './accounts.js'
 
 export interface AdministratorSettings {
   /** ADMIN_USERNAMES. */
@@ -17,11 +17,15 @@ export interface AdministratorSettings {
  * other listed account that is a customer stops the start, naming it. Every step is one idempotent
  * statement, so replicas starting together agree without a lock.
  */
-export async function settleAdministrators(fastify: FastifyInstance, settings: AdministratorSettings): Promise<void> {
+export async function settleAdministrators(
+  fastify: FastifyInstance,
+  accounts: Accounts,
+  settings: AdministratorSettings,
+): Promise<void> {
   const { usernames, bootstrapPassword } = settings
   if (usernames.length === 0) return
   if (bootstrapPassword) {
-    const passwordHash = await hashPassword(bootstrapPassword)
+    const passwordHash = await accounts.hashPassword(bootstrapPassword)
     for (const username of usernames) {
       if (await fastify.users.create(username, username, passwordHash, 'admin')) {
         fastify.log.info({ username }, 'administrator created with the bootstrap password; change it')

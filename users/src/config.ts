@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import {
   AuthSettings,
+  ClientAddressSettings,
   databaseSettings,
   MAX_TOKEN_TTL_SECONDS,
   PeerSettings,
@@ -47,6 +49,30 @@ export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
     description:
       'comma-separated usernames kept for administrators: no one else may sign up under them, and one whose account is not an administrator stops the start',
   }),
+  HASH_CONCURRENCY: Type.Integer({
+    minimum: 1,
+    default: availableParallelism(),
+    description: 'password hashes computed at once (default: the number of cores)',
+  }),
+  HASH_QUEUE_MAX_WAIT_MS: Type.Integer({
+    minimum: 0,
+    default: 1_000,
+    description:
+      'longest expected wait for a password hash; past it sign-ins, sign-ups and password changes get 503 OVERLOADED at once',
+  }),
+  PASSWORD_RATE_LIMIT_MAX: Type.Integer({
+    minimum: 1,
+    default: 20,
+    description:
+      'requests that check or set a password (sign-in, sign-up, PATCH or DELETE /users/{u} with a password) per client per window',
+  }),
+  PASSWORD_RATE_LIMIT_WINDOW_MS: Type.Integer({
+    minimum: 1,
+    default: 60_000,
+    description: 'window of PASSWORD_RATE_LIMIT_MAX',
+  }),
+  // The users port can be reached without the gateway: it keeps its own password budget.
+  ...ClientAddressSettings,
   ADMIN_BOOTSTRAP_PASSWORD: Type.Optional(
     Type.String({
       minLength: 10,

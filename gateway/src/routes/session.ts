@@ -90,7 +90,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ users: PeerClient; verif
       sessionCookieOf(request, reply)
       const answer = await users
         .onBehalfOf(request)
-        .request({ method: 'POST', path: '/auth/token', body: request.body })
+        .request({ method: 'POST', path: '/auth/token', body: request.body, forwardedFor: request.ip })
       if (answer.statusCode !== 200) throw refusalOf(answer.statusCode, answer.body, answer.headers['retry-after'])
       const token = (answer.body as { access_token: string }).access_token
       const caller = await verifier.verify(token)

@@ -13,7 +13,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import type { Accounts } from '../accounts.js'
-import { hashPassword } from '../passwords.js'
 
 const UsernameParams = Type.Object({ username: contracts.Username })
 const Name = Type.String({ minLength: 1, maxLength: 100, description: 'the name shown for the user' })
@@ -24,7 +23,7 @@ const Role = Type.Union(
 export const Password = Type.String({
   minLength: 10,
   maxLength: 128,
-  description: '10 to 128 characters; stored only as a salted scrypt hash, never shown',
+  description: '10 to 128 characters; stored only as a salted argon2id hash, never shown',
 })
 
 // What shows nothing on its own: white space, format and other default-ignorable characters
@@ -133,6 +132,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           400: ErrorResponse,
           401: ErrorResponse,
           409: ErrorResponse,
+          429: ErrorResponse,
           503: ErrorResponse,
         },
       },
@@ -147,7 +147,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
         throw new HttpError(409, `user id ${id} is reserved`, { code: 'USER_ID_RESERVED' })
       }
       // A listed name an admin creates is the administrator it is kept for (and must be one at the next start).
-      const user = await fastify.users.create(id, name, await hashPassword(password), reserved ? 'admin' : 'customer')
+      const user = await fastify.users.create(
+        id,
+        name,
+        await accounts.hashPassword(password),
+        reserved ? 'admin' : 'customer',
+      )
       if (!user) throw new HttpError(409, `user id ${id} is already taken`, { code: 'USER_EXISTS' })
       auditLog(request, caller?.username ?? id, 'create user', id)
       return reply.code(201).header('location', `/users/${id}`).send(user)
@@ -213,7 +218,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           action: 'change password',
         })
       }
-      const passwordHash = password === undefined ? undefined : await hashPassword(password)
+      const passwordHash = password === undefined ? undefined : await accounts.hashPassword(password)
       const user = await fastify.users.update(username, { name, passwordHash, role })
       if (!user) {
         if (role === 'customer' && (await fastify.users.byId(username))) {

@@ -1,6 +1,8 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
+import { Type } from 'typebox'
+import { items } from './config.js'
 
 const KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal'])
 const REFRESH_MS = 10_000
@@ -38,4 +40,26 @@ export function trustedProxies(entries: string[]): false | Trust {
     if (Date.now() - refreshedAt > REFRESH_MS) refresh()
     return literal(address, hop) || resolved.has(address.replace(/^::ffff:/, ''))
   }
+}
+
+/**
+ * Who a client is, for an edge's per-client limits: whose X-Forwarded-For is believed (the
+ * service's `trustProxy`, see trustedProxies) and which clients no limit applies to.
+ */
+export const ClientAddressSettings = {
+  RATE_LIMIT_ALLOW: Type.String({
+    default: '127.0.0.1,::1,::ffff:127.0.0.1',
+    description:
+      'comma-separated client addresses never rate limited (loopback, so local load tests get through); none: nobody',
+  }),
+  TRUST_PROXY: Type.String({
+    default: '',
+    description:
+      'proxies whose X-Forwarded-For is believed: addresses, CIDRs, loopback/linklocal/uniquelocal or host names; empty: none',
+  }),
+}
+
+/** RATE_LIMIT_ALLOW's addresses. `none`: an empty value means the default wherever Compose passes settings on. */
+export function rateLimitAllowList(setting: string): string[] {
+  return setting === 'none' ? [] : items(setting)
 }
