@@ -32,6 +32,19 @@ const NODE_OPTIONS = ['--max-semi-space-size=4']
 export const DEMO_SETTINGS = { DEMO_CREDENTIALS: 'true', ADMIN_USERNAMES: 'michael_scott' }
 
 /**
+ * The users service's demo settings where the environment does not set them. michael_scott is
+ * the demo's administrator only with demo credentials: without them the seeded account has no
+ * password anyone knows, and the users service refuses to start with a listed name that is not an
+ * administrator (name your own, with ADMIN_BOOTSTRAP_PASSWORD).
+ * @returns {Record<string, string>}
+ */
+function demoSettings() {
+  const demoCredentials = process.env.DEMO_CREDENTIALS ?? DEMO_SETTINGS.DEMO_CREDENTIALS
+  const fallbackAdmins = demoCredentials === 'true' ? DEMO_SETTINGS.ADMIN_USERNAMES : ''
+  return { DEMO_CREDENTIALS: demoCredentials, ADMIN_USERNAMES: process.env.ADMIN_USERNAMES ?? fallbackAdmins }
+}
+
+/**
  * The whole system on the original ports, or shifted by `portOffset` (tests run several systems
  * side by side); databases under `dataDir` (default: each service's own `.data/<service>`).
  * @param {{ portOffset?: number, dataDir?: string }} [options]
@@ -44,7 +57,7 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     /** @type {Record<string, string>} */
     const env = { PORT: String(port) }
     for (const peer of topology.peers) env[`${peer.toUpperCase()}_URL`] = localUrl(peer, portOffset)
-    if (name === 'users') for (const [key, value] of Object.entries(DEMO_SETTINGS)) env[key] = process.env[key] ?? value
+    if (name === 'users') Object.assign(env, demoSettings())
     // Users keys its password budget by the client the gateway (beside it on loopback) forwards for.
     if (name === 'users') env.TRUST_PROXY = 'loopback'
     if (dataDir && OWNS_DATABASE.has(name)) env.DATA_DIR = dataDir === IN_MEMORY ? dataDir : join(dataDir, name)
