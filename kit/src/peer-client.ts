@@ -181,10 +181,14 @@ export class PeerClient implements PeerCaller {
       this.#observe(method, outcome, performance.now() - started)
       if (response.statusCode >= 500) {
         this.#breaker?.failed()
+        // A peer shedding load says when to come back (the users service's bounded hashing): the
+        // caller's client is told the same.
+        const retryAfter = response.statusCode === 503 ? response.headers['retry-after'] : undefined
         throw new HttpError(503, `${this.name} service is unavailable (it answered ${response.statusCode})`, {
           code: 'PEER_UNAVAILABLE',
           service: this.name,
           expose: true,
+          ...(typeof retryAfter === 'string' && { headers: { 'retry-after': retryAfter } }),
         })
       }
       this.#breaker?.succeeded()

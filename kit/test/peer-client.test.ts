@@ -162,6 +162,21 @@ t.test('a 5xx answer from the peer is a 503 naming it', async (t) => {
   t.equal(error.message, 'movies service is unavailable (it answered 500)')
 })
 
+t.test("a peer's 503 keeps its Retry-After, so a client shed by it is told when to come back", async (t) => {
+  const { url, close } = await stub((req, res) =>
+    req.url === '/shed'
+      ? res.writeHead(503, { 'retry-after': '3' }).end('{}')
+      : res.writeHead(500, { 'retry-after': '3' }).end('{}'),
+  )
+  t.teardown(close)
+  const { peer } = client(t, url)
+  const shed = await rejection(peer.getJson('/shed'))
+  t.equal(shed.statusCode, 503)
+  t.same(shed.headers, { 'retry-after': '3' })
+  // Only a 503 is shedding load; a 500's header is no promise.
+  t.equal((await rejection(peer.getJson('/broken'))).headers, undefined)
+})
+
 t.test('an idempotent call that failed to connect is retried once', async (t) => {
   let connections = 0
   const { server, url, close } = await stub((_req, res) => res.writeHead(200).end('{"ok":true}'))
