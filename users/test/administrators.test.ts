@@ -3,35 +3,20 @@
 // ADMIN_USERNAMES alone grants nothing. Services restart on the same data directory.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { decodeJwt } from 'jose'
 import t, { type Test } from 'tap'
 import { bearer, DEMO_ENV, signInTo } from '../../test/helpers/auth.js'
-import { build, deadUrl } from '../../test/helpers/servers.js'
-import { usersService } from '../src/app.js'
-
-const BOOTSTRAP_PASSWORD = 'the operator bootstrap secret'
-const SQUATTER_PASSWORD = 'squatter own password'
-/** What .env.example suggests for production. */
-const PRODUCTION = { DEMO_CREDENTIALS: 'false', ADMIN_USERNAMES: 'admin', ADMIN_BOOTSTRAP_PASSWORD: BOOTSTRAP_PASSWORD }
-const BOOKINGS_URL = await deadUrl()
-
-function dataDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cinema-admins-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** The users service on `dir`; closed before the next one opens the same directory. */
-const start = (t: Test, dir: string, env: Record<string, string>) =>
-  build(t, usersService, { BOOKINGS_URL, DATA_DIR: dir, ...env })
-
-const roleIn = (token: string) => decodeJwt(token).role
+import {
+  BOOKINGS_URL,
+  BOOTSTRAP_PASSWORD,
+  dataDir,
+  PRODUCTION,
+  roleIn,
+  SQUATTER_PASSWORD,
+  start,
+} from './helpers/restarts.js'
 
 /** Starts the compiled service with `env` while its port is held: its exit code and stderr. */
 async function startProcess(t: Test, env: Record<string, string>) {

@@ -1,30 +1,8 @@
 // Production (issue 18): the bootstrap creates the administrator with the role stored, which a
 // restart keeps; an account from before stored roles is refused until granted as the README says.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { decodeJwt } from 'jose'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { bearer, signInTo } from '../../test/helpers/auth.js'
-import { build, deadUrl } from '../../test/helpers/servers.js'
-import { usersService } from '../src/app.js'
-
-const BOOTSTRAP_PASSWORD = 'the operator bootstrap secret'
-/** What .env.example suggests for production. */
-const PRODUCTION = { DEMO_CREDENTIALS: 'false', ADMIN_USERNAMES: 'admin', ADMIN_BOOTSTRAP_PASSWORD: BOOTSTRAP_PASSWORD }
-const BOOKINGS_URL = await deadUrl()
-
-function dataDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cinema-admins-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** The users service on `dir`; closed before the next one opens the same directory. */
-const start = (t: Test, dir: string, env: Record<string, string>) =>
-  build(t, usersService, { BOOKINGS_URL, DATA_DIR: dir, ...env })
-
-const roleIn = (token: string) => decodeJwt(token).role
+import { BOOTSTRAP_PASSWORD, dataDir, PRODUCTION, roleIn, start } from './helpers/restarts.js'
 
 t.test('production: the bootstrap creates the admin, stored; a restart keeps it', async (t) => {
   const dir = dataDir(t)

@@ -1,29 +1,11 @@
 // Granting and revoking the stored admin role (issue 18): by an administrator only, never the last
 // one's, never a name ADMIN_USERNAMES lists; npm start's demo administrator is one.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { decodeJwt } from 'jose'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { bearer, DEMO_ADMIN, DEMO_ENV, signInTo } from '../../test/helpers/auth.js'
-import { build, deadUrl } from '../../test/helpers/servers.js'
+import { build } from '../../test/helpers/servers.js'
 import { usersService } from '../src/app.js'
-
-const SQUATTER_PASSWORD = 'squatter own password'
-const BOOKINGS_URL = await deadUrl()
-
-function dataDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cinema-roles-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
-
-/** The users service on `dir`; closed before the next one opens the same directory. */
-const start = (t: Test, dir: string, env: Record<string, string>) =>
-  build(t, usersService, { BOOKINGS_URL, DATA_DIR: dir, ...env })
-
-const roleIn = (token: string) => decodeJwt(token).role
+import { BOOKINGS_URL, dataDir, roleIn, SQUATTER_PASSWORD, start } from './helpers/restarts.js'
 
 t.test('production without a bootstrap password: an absent listed name stays reserved', async (t) => {
   const app = await build(t, usersService, { BOOKINGS_URL, DEMO_CREDENTIALS: 'false', ADMIN_USERNAMES: 'admin' })
