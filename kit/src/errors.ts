@@ -43,6 +43,9 @@ export const ERROR_CODES = [
   'USER_ID_RESERVED',
   'USER_HAS_BOOKINGS',
   'BOOKING_NOT_FOUND',
+  // a booking and a deletion of its user raced (docs/architecture.md): try again
+  'BOOKING_WITHDRAWN',
+  'DELETION_EXPIRED',
   // the system: `service` names which service (or whose database)
   'PEER_UNAVAILABLE',
   'PEER_TIMEOUT',
