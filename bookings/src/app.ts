@@ -13,6 +13,9 @@ import { BookingsConfig } from './config.js'
 import { bookingMigrations, bookingRepository } from './repository.js'
 import { bookingRoutes } from './routes/bookings.js'
 
+// Far above any request's life (peer timeouts are seconds), so that no request under way is swept.
+const UNCONFIRMED_BOOKING_LIFETIME_SECONDS = 60
+
 export const bookingsService: ServiceDefinition<BookingsConfig> = {
   name: 'bookings',
   configSchema: BookingsConfig,
@@ -20,6 +23,10 @@ export const bookingsService: ServiceDefinition<BookingsConfig> = {
   app: async (fastify, { config }) => {
     await fastify.register(database, { service: 'bookings', config, migrations: bookingMigrations(config.SEED_FILE) })
     await fastify.register(bookingRepository)
+    // A booking is confirmed within a request (seconds at most); one left unconfirmed longer was
+    // written by a process that stopped before checking its user, and was never acknowledged.
+    const swept = await fastify.bookings.sweepUnconfirmed(UNCONFIRMED_BOOKING_LIFETIME_SECONDS)
+    if (swept > 0) fastify.log.warn({ swept }, 'removed bookings left unconfirmed by an interrupted request')
     const users = createPeerClient(fastify, peerOptions(config, 'users', config.USERS_URL))
     const showtimes = createPeerClient(fastify, peerOptions(config, 'showtimes', config.SHOWTIMES_URL))
     // Tokens are checked against the users service's published keys.

@@ -11,15 +11,20 @@ export class BookingRules {
     private readonly showtimes: PeerCaller,
   ) {}
 
-  /** 404 when the user does not exist, 422 when the movie does not play that date. */
-  async assertBookable(username: string, date: string, movieId: string): Promise<void> {
-    const [user, playing] = await Promise.all([
-      this.users.getJson(`/users/${encodeURIComponent(username)}`),
-      this.showtimes.getJson<string[]>(`/showtimes/${date}`),
-    ])
-    if (user === undefined) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
+  /** 422 when the movie does not play that date. */
+  async assertPlaying(date: string, movieId: string): Promise<void> {
+    const playing = await this.showtimes.getJson<string[]>(`/showtimes/${date}`)
     if (!playing?.includes(movieId))
       throw new HttpError(422, `movie ${movieId} does not play on ${date}`, { code: 'MOVIE_NOT_PLAYING' })
+  }
+
+  /**
+   * 404 when the user does not exist or is being deleted (the users service answers 404 for both).
+   * Asked after the booking is written, so that a deletion either sees the booking or is seen here.
+   */
+  async assertUserExists(username: string): Promise<void> {
+    const user = await this.users.getJson(`/users/${encodeURIComponent(username)}`)
+    if (user === undefined) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
   }
 }
 

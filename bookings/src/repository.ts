@@ -52,14 +52,45 @@ export class BookingRepository {
     return group(rows)[username]
   }
 
-  /** Books; false when that booking already existed. The unique constraint decides, not a prior read. */
-  async add(username: string, date: string, movieId: string): Promise<boolean> {
-    const inserted = await this.db.query(
-      `INSERT INTO bookings (username, show_date, movie_id) VALUES ($1, $2, $3)
+  /**
+   * Writes the booking unconfirmed, before its user is checked (docs/architecture.md, "Deleting a
+   * user while they book"); the new row's id, undefined when that booking already existed. The
+   * unique constraint decides, not a prior read.
+   */
+  async reserve(username: string, date: string, movieId: string): Promise<number | undefined> {
+    const [inserted] = await this.db.query<{ id: number }>(
+      `INSERT INTO bookings (username, show_date, movie_id, confirmed) VALUES ($1, $2, $3, false)
        ON CONFLICT ON CONSTRAINT bookings_once DO NOTHING RETURNING id`,
       [username, date, movieId],
     )
-    return inserted.length === 1
+    return inserted?.id
+  }
+
+  /** Confirms the booking once its user was found; false when it is gone (withdrawn, cancelled or swept). */
+  async confirm(username: string, date: string, movieId: string): Promise<boolean> {
+    const confirmed = await this.db.query(
+      `UPDATE bookings SET confirmed = true
+       WHERE username = $1 AND show_date = $2 AND movie_id = $3 RETURNING id`,
+      [username, date, movieId],
+    )
+    return confirmed.length === 1
+  }
+
+  /** Removes the row `reserve` made, unless another request for the same booking confirmed it since. */
+  async withdraw(id: number): Promise<void> {
+    await this.db.query('DELETE FROM bookings WHERE id = $1 AND NOT confirmed', [id])
+  }
+
+  /**
+   * Removes the bookings left unconfirmed for longer than `seconds` (their request crashed between
+   * writing and checking); how many. A request still under way then fails to confirm and answers 503.
+   */
+  async sweepUnconfirmed(seconds: number): Promise<number> {
+    const swept = await this.db.query(
+      'DELETE FROM bookings WHERE NOT confirmed AND created_at < now() - make_interval(secs => $1) RETURNING id',
+      [seconds],
+    )
+    return swept.length
   }
 
   /** Cancels; false when there was no such booking. */

@@ -46,6 +46,9 @@ export const ERROR_CODES = [
   'LAST_ADMIN',
   'ADMIN_LISTED',
   'BOOKING_NOT_FOUND',
+  // a booking and a deletion of its user raced (docs/architecture.md): try again
+  'BOOKING_WITHDRAWN',
+  'DELETION_EXPIRED',
   // the system: `service` names which service (or whose database)
   'PEER_UNAVAILABLE',
   'PEER_TIMEOUT',

@@ -201,7 +201,11 @@ t.test('a captured trace-level log holds no password and no token, and an audit 
   })
   expectStatus(session, 200, 'session')
   // The session cookie itself, among the ones the sign-in clears (a copy planted under another path).
-  const cookie = session.headers.getSetCookie().map((line) => line.split(';')[0] ?? '').find((pair) => !pair.endsWith('=')) ?? ''
+  const cookie =
+    session.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0] ?? '')
+      .find((pair) => !pair.endsWith('=')) ?? ''
   const cookieToken = cookie.split('=')[1] ?? ''
   t.ok(cookieToken.split('.').length === 3, 'the cookie holds a token')
   secrets.push(cookieToken)

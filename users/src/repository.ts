@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import {
   contracts,
@@ -19,21 +20,39 @@ const COLUMNS = 'id, name, last_active'
 // the verifiers' clock tolerance and a sign-in that was under way).
 const DELETED_NAME_HOLD_SECONDS = MAX_TOKEN_TTL_SECONDS + 5 * 60
 
+// A user marked for deletion reads as absent for this long (docs/architecture.md, "Deleting a user
+// while they book"); a mark left by a process that stopped mid-deletion lapses then.
+const DELETION_MARK_SECONDS = 60
+// A deletion completes only while its mark is younger than this: well inside the mark's life, so
+// that no read can find the mark lapsed while the delete still counts on it (peer calls take seconds).
+const DELETION_DEADLINE_SECONDS = DELETION_MARK_SECONDS / 2
+
+// Not a user being deleted. Compared with the database's clock, the same for every replica.
+const NOT_BEING_DELETED = `(deleting_since IS NULL OR deleting_since <= now() - make_interval(secs => ${DELETION_MARK_SECONDS}))`
+
 /** Users in the users database, in the order they were created. */
 export class UserRepository {
   constructor(private readonly db: Queryable) {}
 
   async all(): Promise<contracts.UserCollection> {
-    const rows = await this.db.query<contracts.User>(`SELECT ${COLUMNS} FROM users ORDER BY position`, [], {
-      cache: true,
-    })
+    const rows = await this.db.query<contracts.User>(
+      `SELECT ${COLUMNS} FROM users WHERE ${NOT_BEING_DELETED} ORDER BY position`,
+      [],
+      {
+        cache: true,
+      },
+    )
     return recordFromEntries(rows.map((user) => [user.id, user]))
   }
 
   async byId(id: string): Promise<contracts.User | undefined> {
-    const [user] = await this.db.query<contracts.User>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id], {
-      cache: true,
-    })
+    const [user] = await this.db.query<contracts.User>(
+      `SELECT ${COLUMNS} FROM users WHERE id = $1 AND ${NOT_BEING_DELETED}`,
+      [id],
+      {
+        cache: true,
+      },
+    )
     return user
   }
 
@@ -95,13 +114,42 @@ export class UserRepository {
     return new Map(rows.map((row) => [row.id, row.role]))
   }
 
-  /** Deletes the user, and holds their name back from sign-up while their tokens may live. */
-  async remove(id: string): Promise<boolean> {
+  /**
+   * Marks the user as being deleted, before the deletion asks whether they have bookings: from now
+   * on they read as absent, so a booking checked after this is refused. The deletion's id, to
+   * complete or abandon it with; undefined when there is no such user, or one being deleted.
+   */
+  async beginDeletion(id: string): Promise<string | undefined> {
+    const deletionId = randomUUID()
+    const marked = await this.db.query(
+      `UPDATE users SET deleting_since = now(), deletion_id = $2 WHERE id = $1 AND ${NOT_BEING_DELETED} RETURNING id`,
+      [id, deletionId],
+    )
+    return marked.length === 1 ? deletionId : undefined
+  }
+
+  /** Takes this deletion's mark off (the user stays); a later deletion's mark is left alone. */
+  async abandonDeletion(id: string, deletionId: string): Promise<void> {
+    await this.db.query(
+      'UPDATE users SET deleting_since = NULL, deletion_id = NULL WHERE id = $1 AND deletion_id = $2',
+      [id, deletionId],
+    )
+  }
+
+  /**
+   * Deletes the user while this deletion's mark stands (false once it is older than the deadline,
+   * or gone), and holds their name back from sign-up while their tokens may live.
+   */
+  async remove(id: string, deletionId: string): Promise<boolean> {
     const removed = await this.db.query(
-      `WITH gone AS (DELETE FROM users WHERE id = $1 RETURNING id)
+      `WITH gone AS (
+         DELETE FROM users
+         WHERE id = $1 AND deletion_id = $2 AND deleting_since > now() - make_interval(secs => $3)
+         RETURNING id
+       )
        INSERT INTO deleted_usernames (username) SELECT id FROM gone
        ON CONFLICT (username) DO UPDATE SET deleted_at = now() RETURNING username`,
-      [id],
+      [id, deletionId, DELETION_DEADLINE_SECONDS],
     )
     return removed.length === 1
   }

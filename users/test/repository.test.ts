@@ -49,8 +49,14 @@ t.test('user repository', (t) =>
       t.match(await users.update('toby_flenderson', { passwordHash: OTHER_HASH }), { name: 'Toby Flenderson' })
       t.equal(await passwordHashOf('toby_flenderson'), OTHER_HASH, 'a new password keeps the name')
       t.equal(await users.update('nobody', { name: 'X' }), undefined)
-      t.equal(await users.remove('toby_flenderson'), true)
-      t.equal(await users.remove('toby_flenderson'), false)
+      const deletion = await users.beginDeletion('toby_flenderson')
+      if (!deletion) throw new Error('toby_flenderson could not be marked for deletion')
+      t.equal(await users.byId('toby_flenderson'), undefined, 'a user being deleted reads as absent')
+      t.equal(await users.beginDeletion('toby_flenderson'), undefined, 'one deletion at a time')
+      t.equal(await users.remove('toby_flenderson', 'ffffffff-ffff-4fff-bfff-ffffffffffff'), false, 'only by its mark')
+      t.equal(await users.remove('toby_flenderson', deletion), true)
+      t.equal(await users.remove('toby_flenderson', deletion), false)
+      t.equal(await users.beginDeletion('toby_flenderson'), undefined, 'gone')
       t.equal(await users.create('toby_flenderson', 'Toby', HASH), undefined, 'held back while its tokens may live')
     })
 
@@ -63,7 +69,8 @@ t.test('user repository', (t) =>
         ['constructor', { id: 'constructor', name: 'Mr constructor' }],
       ])
       t.equal(Object.hasOwn(all, 'toString'), false)
-      for (const id of ['__proto__', 'constructor']) t.equal(await users.remove(id), true)
+      for (const id of ['__proto__', 'constructor'])
+        t.equal(await users.remove(id, (await users.beginDeletion(id)) ?? ''), true)
     })
 
     t.test('the schema refuses bad ids and blank names', async (t) => {

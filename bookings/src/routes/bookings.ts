@@ -84,8 +84,28 @@ export const bookingRoutes: FastifyPluginAsyncTypebox<{ rulesFor: BookingRulesFo
     async (request, reply) => {
       const { username, date, movieId } = request.params
       const caller = await guard.requireActingFor(request, username)
-      await rulesFor(request).assertBookable(username, date, movieId)
-      const created = await fastify.bookings.add(username, date, movieId)
+      const rules = rulesFor(request)
+      await rules.assertPlaying(date, movieId)
+      // Written first, checked after (docs/architecture.md, "Deleting a user while they book"): a
+      // deletion of the user that asks for their bookings after this write sees it and is refused;
+      // one that asked before had already marked the user, and the check below sees the mark.
+      const reservedId = await fastify.bookings.reserve(username, date, movieId)
+      try {
+        await rules.assertUserExists(username)
+      } catch (error) {
+        // Only the row this request wrote, and only while unconfirmed: no acknowledged booking goes.
+        if (reservedId !== undefined) await fastify.bookings.withdraw(reservedId)
+        throw error
+      }
+      // Confirmed by whichever request for this booking checked its user; gone meanwhile (another
+      // request withdrew it, a cancel) means nothing to acknowledge.
+      if (!(await fastify.bookings.confirm(username, date, movieId)))
+        throw new HttpError(503, 'the booking was withdrawn while it was being made; try again', {
+          code: 'BOOKING_WITHDRAWN',
+          headers: { 'retry-after': '1' },
+          expose: true,
+        })
+      const created = reservedId !== undefined
       auditLog(
         request,
         caller.username,

@@ -276,18 +276,36 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           action: 'delete user',
         })
       }
-      if (!(await fastify.users.byId(username)))
-        throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
-      const booked = await bookings
-        .onBehalfOf(request)
-        .getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)
+      // Marked before the bookings are asked for (docs/architecture.md, "Deleting a user while they
+      // book"): a booking written before the question is in the answer; one written after checks
+      // the user afterwards, finds them marked, and is withdrawn. A user being deleted reads as absent.
+      const deletionId = await fastify.users.beginDeletion(username)
+      if (!deletionId) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
+      let booked: contracts.UserBookings | undefined
+      try {
+        booked = await bookings
+          .onBehalfOf(request)
+          .getJson<contracts.UserBookings>(`/bookings/${encodeURIComponent(username)}`)
+      } catch (error) {
+        await fastify.users.abandonDeletion(username, deletionId)
+        throw error
+      }
       if (booked) {
+        await fastify.users.abandonDeletion(username, deletionId)
         const count = Object.values(booked).flat().length
         throw new HttpError(409, `${username} still has ${count} booking${count === 1 ? '' : 's'}; cancel them first`, {
           code: 'USER_HAS_BOOKINGS',
         })
       }
-      await fastify.users.remove(username)
+      if (!(await fastify.users.remove(username, deletionId))) {
+        // The mark outlived its deadline (a very slow answer): bookings may have been confirmed since.
+        await fastify.users.abandonDeletion(username, deletionId)
+        throw new HttpError(503, `deleting ${username} took too long; try again`, {
+          code: 'DELETION_EXPIRED',
+          headers: { 'retry-after': '1' },
+          expose: true,
+        })
+      }
       auditLog(request, caller.username, 'delete user', username)
       return reply.code(204).send(null)
     },
