@@ -19,6 +19,7 @@ t.test('defaults apply when the environment says nothing', async (t) => {
     KEEP_ALIVE_TIMEOUT_MS: 5_000,
     CONNECTION_TIMEOUT_MS: 30_000,
     MAX_CONNECTIONS: 512,
+    MAX_CONNECTIONS_PER_CLIENT: 0,
     FEATURE_LIMIT: 3,
   })
 })
