@@ -446,7 +446,8 @@ async function fuzzPrototypeNames(t: Test, system: RunningSystem, runs: number) 
               failures.push(`${name}: ${others[index]} changed: ${entry.slice(0, 200)}`)
           }
           await call('bookings', 'DELETE', booking)
-          const deleted = await call('users', 'DELETE', `/users/${name}`)
+          // Deleting one's own account takes the current password.
+          const deleted = await call('users', 'DELETE', `/users/${name}`, { current_password: PASSWORD })
           if (deleted !== 204) failures.push(`DELETE /users/${name} → ${deleted}: the user cannot be deleted`)
           else deletedNames.add(name)
         }

@@ -64,12 +64,12 @@ async function prototypeNamedUser(t: Test, system: RunningSystem, persistent: bo
     t.match(await metrics.text(), /http_request_duration_seconds_count/)
   }
 
-  const refused = await call('DELETE', '/users/__proto__', undefined, proto)
+  const refused = await call('DELETE', '/users/__proto__', { current_password: PASSWORD }, proto)
   t.equal(refused.status, 409)
   t.equal(((await refused.json()) as { message: string }).message, '__proto__ still has 1 booking; cancel them first')
   t.equal((await call('DELETE', `/bookings/__proto__/20151130/${DINOSAUR}`, undefined, proto)).status, 204)
   t.equal(
-    (await call('DELETE', '/users/__proto__', undefined, proto)).status,
+    (await call('DELETE', '/users/__proto__', { current_password: PASSWORD }, proto)).status,
     204,
     'deleted once its booking is cancelled',
   )
