@@ -31,8 +31,8 @@ interface Tally {
   outcomes: Map<string, number>
 }
 
-// 503s are "try again" (a peer or the race itself); anything else would be a bug.
-const EXPECTED = { PUT: new Set([200, 201, 404, 503]), DELETE: new Set([204, 404, 409, 503]) }
+// 503 and 504 are "try again" (the race itself, a peer slow or down on a busy machine); anything else is a bug.
+const EXPECTED = { PUT: new Set([200, 201, 404, 503, 504]), DELETE: new Set([204, 404, 409, 503, 504]) }
 
 const pick = (urls: string[]) => urls[Math.floor(Math.random() * urls.length)] as string
 
