@@ -98,8 +98,8 @@ t.test('replicas started together on one fresh database: migrations and seed ran
     users: {
       table: 'users',
       rows: 7,
-      recorded: 6,
-      what: 'the schema, accounts, deleted names, the sign-in window, deletion marks and the seed',
+      recorded: 7,
+      what: 'the schema, accounts, deleted names, the sign-in window, stored roles, deletion marks and the seed',
     },
     bookings: {
       table: 'bookings',
