@@ -106,6 +106,16 @@ export class UserRepository {
     return rows.map((row) => row.id)
   }
 
+  /** Whether `id` is an administrator and no other account is. */
+  async isLastAdmin(id: string): Promise<boolean> {
+    const [row] = await this.db.query<{ last: boolean }>(
+      `SELECT role = 'admin' AND NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND id <> $1) AS last
+       FROM users WHERE id = $1`,
+      [id],
+    )
+    return row?.last === true
+  }
+
   /** The stored role of each of `ids` that exists. */
   async rolesOf(ids: readonly string[]): Promise<Map<string, Role>> {
     const rows = await this.db.query<{ id: string; role: Role }>('SELECT id, role FROM users WHERE id = ANY($1)', [

@@ -2,7 +2,7 @@
 // one's, never a name ADMIN_USERNAMES lists; npm start's demo administrator is one.
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { bearer, DEMO_ADMIN, DEMO_ENV, signInTo } from '../../test/helpers/auth.js'
+import { bearer, DEMO_ADMIN, DEMO_ENV, DEMO_PASSWORD, signInTo } from '../../test/helpers/auth.js'
 import { build } from '../../test/helpers/servers.js'
 import { usersService } from '../src/app.js'
 import { BOOKINGS_URL, dataDir, roleIn, SQUATTER_PASSWORD, start } from './helpers/restarts.js'
@@ -65,4 +65,54 @@ t.test('demo: npm start’s administrator is an admin; admins grant and revoke t
   t.equal(last.statusCode, 409, 'the last admin keeps the role')
   t.match(last.json(), { code: 'LAST_ADMIN' })
   t.equal(roleIn(await signInTo(unlisted, DEMO_ADMIN)), 'admin')
+})
+
+t.test('a revoked administrator’s tokens keep no power; the listed and the last admin cannot be deleted', async (t) => {
+  // Found by the attack review: the token's role was believed for its whole hour, so a revoked
+  // administrator could grant it back to themselves, or to an account of their own, for good.
+  const dir = dataDir(t)
+  const app = await start(t, dir, DEMO_ENV)
+  const admin = bearer(await signInTo(app, DEMO_ADMIN))
+  const patch = (headers: Record<string, string>, username: string, payload: Record<string, string>) =>
+    app.inject({ method: 'PATCH', url: `/users/${username}`, headers, payload })
+  t.equal((await patch(admin, 'pam_beesly', { role: 'admin' })).statusCode, 200)
+  const pamAsAdmin = bearer(await signInTo(app, 'pam_beesly'))
+  t.equal((await patch(admin, 'pam_beesly', { role: 'customer' })).statusCode, 200, 'revoked')
+
+  for (const [what, username, payload] of [
+    ['grant the role back', 'pam_beesly', { role: 'admin' }],
+    ['rename someone else', 'jim_halpert', { name: 'Taken' }],
+    ['set someone else’s password', 'jim_halpert', { password: 'a password of pam' }],
+  ] as const) {
+    const refused = await patch(pamAsAdmin, username, payload)
+    t.equal(refused.statusCode, 403, `her admin token, issued before, cannot ${what}`)
+    t.match(refused.json(), { code: 'FORBIDDEN', message: 'pam_beesly is no longer an administrator' })
+  }
+  const deleting = await app.inject({ method: 'DELETE', url: '/users/chris_rivers', headers: pamAsAdmin })
+  t.equal(deleting.statusCode, 403, 'nor delete someone else')
+  t.equal((await signInTo(app, 'jim_halpert')).length > 0, true, 'jim_halpert keeps his password')
+
+  const listed = await app.inject({ method: 'DELETE', url: `/users/${DEMO_ADMIN}`, headers: admin, payload: {} })
+  t.equal(listed.statusCode, 400, 'deleting oneself takes the password first')
+  const own = { current_password: DEMO_PASSWORD }
+  const listedWithPassword = await app.inject({
+    method: 'DELETE',
+    url: `/users/${DEMO_ADMIN}`,
+    headers: admin,
+    payload: own,
+  })
+  t.equal(listedWithPassword.statusCode, 409, 'the listed administrator cannot be deleted while listed')
+  t.match(listedWithPassword.json(), { code: 'ADMIN_LISTED' })
+  await app.close()
+
+  // Out of the list, the only administrator left is still kept.
+  const unlisted = await start(t, dir, { ...DEMO_ENV, ADMIN_USERNAMES: '' })
+  const onlyAdmin = await unlisted.inject({
+    method: 'DELETE',
+    url: `/users/${DEMO_ADMIN}`,
+    headers: bearer(await signInTo(unlisted, DEMO_ADMIN)),
+    payload: own,
+  })
+  t.equal(onlyAdmin.statusCode, 409, 'the last administrator cannot be deleted')
+  t.match(onlyAdmin.json(), { code: 'LAST_ADMIN' })
 })

@@ -2,6 +2,7 @@ import {
   AUTH_RESPONSES,
   auditLog,
   BEARER_SECURITY,
+  type Caller,
   contracts,
   ErrorResponse,
   HttpError,
@@ -75,6 +76,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       throw new HttpError(403, 'the current password is wrong', { code: 'WRONG_PASSWORD' })
     }
   }
+  /**
+   * 403 unless the caller is still an administrator by the stored role: a token says what the
+   * account was when it was issued (up to an hour ago), and a revoked or deleted administrator's
+   * tokens must not keep the power, nor restore it.
+   */
+  async function requireStoredAdmin(caller: Caller): Promise<void> {
+    const roles = await fastify.users.rolesOf([caller.username])
+    if (roles.get(caller.username) !== 'admin') {
+      throw new HttpError(403, `${caller.username} is no longer an administrator`, { code: 'FORBIDDEN' })
+    }
+  }
   const readResponses = guard.privateReads ? AUTH_RESPONSES : {}
 
   fastify.get(
@@ -146,6 +158,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       if (reserved && caller?.role !== 'admin') {
         throw new HttpError(409, `user id ${id} is reserved`, { code: 'USER_ID_RESERVED' })
       }
+      if (reserved && caller) await requireStoredAdmin(caller)
       // A listed name an admin creates is the administrator it is kept for (and must be one at the next start).
       const user = await fastify.users.create(
         id,
@@ -202,6 +215,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
       if (role !== undefined && caller.role !== 'admin') {
         throw new HttpError(403, `${caller.username} may not change roles: only an admin may`, { code: 'FORBIDDEN' })
       }
+      if (role !== undefined || caller.username !== username) await requireStoredAdmin(caller)
       if (role === 'customer' && accounts.isReservedForAdmin(username)) {
         throw new HttpError(409, `${username} is listed in ADMIN_USERNAMES; take it out of the list first`, {
           code: 'ADMIN_LISTED',
@@ -274,6 +288,17 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
         await requireOwnPassword(request, caller.username, username, request.body?.current_password, {
           purpose: 'delete one’s own account',
           action: 'delete user',
+        })
+      } else await requireStoredAdmin(caller)
+      // As for revoking the role: the system keeps an administrator, and the one it is told to keep.
+      if (accounts.isReservedForAdmin(username)) {
+        throw new HttpError(409, `${username} is listed in ADMIN_USERNAMES; take it out of the list first`, {
+          code: 'ADMIN_LISTED',
+        })
+      }
+      if (await fastify.users.isLastAdmin(username)) {
+        throw new HttpError(409, `${username} is the last admin; grant the role to someone else first`, {
+          code: 'LAST_ADMIN',
         })
       }
       // Marked before the bookings are asked for (docs/architecture.md, "Deleting a user while they
