@@ -56,7 +56,7 @@ export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
   }),
   HASH_QUEUE_MAX_WAIT_MS: Type.Integer({
     minimum: 0,
-    default: 1_000,
+    default: 2_000,
     description:
       'longest expected wait for a password hash; past it sign-ins, sign-ups and password changes get 503 OVERLOADED at once',
   }),

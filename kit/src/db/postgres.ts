@@ -9,7 +9,10 @@ export function openPostgres(service: string, url: string, poolSize: number, log
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
-    connectionTimeoutMillis: 2_000,
+    // A burst on a busy machine opens many connections at once, each a SCRAM exchange: 2 s turned
+    // 50 people signing up at once (Compose, 3 replicas) into DATABASE_UNAVAILABLE while the
+    // server was up. Waiting longer for one is better than failing the request.
+    connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 10_000,
     types: { getTypeParser: parse as typeof pg.types.getTypeParser },
   })
