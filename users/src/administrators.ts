@@ -1,3 +1,4 @@
+import { USERNAME_PATTERN } from '@cinema/kit/username'
 import type { FastifyInstance } from 'fastify'
 import type { Accounts } from './accounts.js'
 
@@ -24,6 +25,14 @@ export async function settleAdministrators(
 ): Promise<void> {
   const { usernames, bootstrapPassword } = settings
   if (usernames.length === 0) return
+  // A name no account can have (`Admin`) would keep nothing reserved and create an account nobody
+  // can sign in to: said at start rather than found out later.
+  const impossible = usernames.filter((username) => !new RegExp(USERNAME_PATTERN).test(username))
+  if (impossible.length > 0) {
+    throw new Error(
+      `ADMIN_USERNAMES lists ${impossible.join(', ')}, which no account can be named (lowercase letters, digits and _, 1 to 64)`,
+    )
+  }
   if (bootstrapPassword) {
     const passwordHash = await accounts.hashPassword(bootstrapPassword)
     for (const username of usernames) {

@@ -82,3 +82,11 @@ t.test('a name signed up in demo mode and listed later is refused at start, neve
     401,
   )
 })
+
+t.test('a listed name no account can have stops the start, naming it', async (t) => {
+  // Found by the attack review: `Admin` reserved no name anyone can sign up with.
+  await t.rejects(
+    start(t, dataDir(t), { ...PRODUCTION, ADMIN_USERNAMES: 'Admin,ops' }),
+    /ADMIN_USERNAMES lists Admin, which no account can be named/,
+  )
+})
