@@ -70,7 +70,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 t.test('a flood of sign-ins from one client does not hold up anyone else', async (t) => {
   const system = await startSystem({
     only: ['users', 'movies', 'gateway'],
-    env: { RATE_LIMIT_ALLOW: '127.0.0.1' },
+    // The reads are many more than the gateway's 600 a minute for one client; the password budgets stay.
+    env: { RATE_LIMIT_ALLOW: '127.0.0.1', RATE_LIMIT_MAX: '100000' },
   })
   const other = new Agent({ localAddress: '127.0.0.3', connections: 4 })
   t.teardown(async () => {
