@@ -1,14 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { HttpError, items, rateLimitAllowList } from '@cinema/kit'
+import { carriesPassword, HttpError, items, rateLimitAllowList } from '@cinema/kit'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet from 'helmet'
 import type { GatewayConfig } from './config.js'
-
-const hasPassword = (body: unknown) =>
-  typeof body === 'object' && body !== null && ('password' in body || 'current_password' in body)
 
 /**
  * Whether the request makes the users service hash a password: sign-in (token or web session),
@@ -22,7 +19,7 @@ function hashesPassword(request: FastifyRequest): boolean {
   if (request.method === 'POST')
     return route === '/users' || route === '/auth/session' || (route === '/auth/*' && rest === 'token')
   const changesUser = (request.method === 'PATCH' || request.method === 'DELETE') && route === '/users/*'
-  return changesUser && rest !== undefined && !rest.includes('/') && hasPassword(request.body)
+  return changesUser && rest !== undefined && !rest.includes('/') && carriesPassword(request.body)
 }
 
 /**

@@ -63,3 +63,10 @@ export const ClientAddressSettings = {
 export function rateLimitAllowList(setting: string): string[] {
   return setting === 'none' ? [] : items(setting)
 }
+
+/**
+ * Whether a parsed request body carries a password to check or set (`password`, `current_password`):
+ * what makes a change to a user cost a hash, and so count against the password budgets.
+ */
+export const carriesPassword = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && ('password' in body || 'current_password' in body)

@@ -1,11 +1,8 @@
-import { HttpError, rateLimitAllowList } from '@cinema/kit'
+import { carriesPassword, HttpError, rateLimitAllowList } from '@cinema/kit'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { UsersConfig } from './config.js'
-
-const hasPassword = (body: unknown) =>
-  typeof body === 'object' && body !== null && ('password' in body || 'current_password' in body)
 
 /**
  * Whether the request makes this service hash a password: sign-in, sign-up, and a change to or
@@ -16,7 +13,7 @@ function hashesPassword(request: FastifyRequest): boolean {
   const route = request.routeOptions.url
   if (request.method === 'POST') return route === '/auth/token' || route === '/users'
   const changesUser = (request.method === 'PATCH' || request.method === 'DELETE') && route === '/users/:username'
-  return changesUser && hasPassword(request.body)
+  return changesUser && carriesPassword(request.body)
 }
 
 /**
