@@ -1,15 +1,15 @@
-#!/usr/bin/env node
 // @ts-check
-// What `npm start` needs before the launcher runs, done at once rather than in turn: the services
-// compiled (without type checking: `npm run build`, `npm test` and `npm run lint` check types, and
-// starting took 27 s of a first start's 51 s for it), the web app built when its sources changed,
-// and the embedded database's template made, once per PGlite version, while the compiler runs.
+// What `npm start` needs before the launcher starts the services, done at once rather than in turn: the services
+// bundled when their sources changed (scripts/bundle.mjs; without type checking: `npm run build`,
+// `npm test` and `npm run lint` check types), the web app built when its sources changed, and the
+// embedded database's template made, once per PGlite version, while those run.
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { IN_MEMORY } from '../kit/src/db/in-memory.js'
 import { pgliteTemplate } from '../kit/src/db/pglite-template.js'
+import { SERVICE_BUNDLES, stale } from './bundle.mjs'
 import { ROOT } from './services.mjs'
 
 // Resolved as the web app resolves them (vite exports no path to its command).
@@ -52,13 +52,21 @@ function webAppIsStale() {
   return WEB_APP_SOURCES.some((source) => newest(join(ROOT, source)) > built)
 }
 
-const work = [run([require.resolve('typescript/bin/tsc'), '-b', 'tsconfig.build.json', '--noCheck'])]
-if (webAppIsStale()) work.push(run([VITE, 'build', '--logLevel', 'warn'], join(ROOT, 'ui')))
-// The compiler and Vite run in their own processes meanwhile; this waits for initdb (seconds, once).
-const databasesOnDisk = process.env.CINEMA_DATA_DIR !== IN_MEMORY
-if (databasesOnDisk && existsSync(join(ROOT, 'node_modules', '@electric-sql', 'pglite'))) pgliteTemplate()
+/**
+ * Brings the bundles, the web app and the database template up to date; says whether all went
+ * well (what failed is written to stderr).
+ * @returns {Promise<boolean>}
+ */
+export async function prepareStart() {
+  const work = []
+  if (stale(SERVICE_BUNDLES)) work.push(run([join(ROOT, 'scripts', 'bundle.mjs')]))
+  if (webAppIsStale()) work.push(run([VITE, 'build', '--logLevel', 'warn'], join(ROOT, 'ui')))
+  // esbuild and Vite run in their own processes meanwhile; this waits for initdb (seconds, once).
+  const databasesOnDisk = process.env.CINEMA_DATA_DIR !== IN_MEMORY
+  if (databasesOnDisk && existsSync(join(ROOT, 'node_modules', '@electric-sql', 'pglite'))) pgliteTemplate()
 
-const failures = (await Promise.allSettled(work)).filter((result) => result.status === 'rejected')
-for (const failure of failures)
-  process.stderr.write(`${failure.reason instanceof Error ? failure.reason.message : failure.reason}\n`)
-process.exit(failures.length === 0 ? 0 : 1)
+  const failures = (await Promise.allSettled(work)).filter((result) => result.status === 'rejected')
+  for (const failure of failures)
+    process.stderr.write(`${failure.reason instanceof Error ? failure.reason.message : failure.reason}\n`)
+  return failures.length === 0
+}

@@ -11,7 +11,7 @@ export const PID_DIR = join(ROOT, '.data', 'run')
 /**
  * @typedef {object} Service
  * @property {string} name
- * @property {string} entry   compiled entry point, relative to the repository root
+ * @property {string} entry   what node runs (scripts/bundle.mjs makes it), relative to the repository root
  * @property {string} source  TypeScript entry point, run by `npm run dev`
  * @property {string[]} nodeOptions  options for node itself, before the entry point
  * @property {number} port
@@ -74,7 +74,8 @@ export function systemServices({ portOffset = 0, dataDir } = {}) {
     if (metricsPort !== undefined) env.METRICS_PORT = String(metricsPort)
     return {
       name,
-      entry: `${name}/dist/server.js`,
+      // Beside tsc's server.js, so paths made from import.meta.url (data/, migrations/) are the same.
+      entry: `${name}/dist/server.bundle.js`,
       source: name === 'ui' ? 'ui/server/server.ts' : `${name}/src/server.ts`,
       nodeOptions: NODE_OPTIONS,
       port,

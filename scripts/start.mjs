@@ -2,14 +2,16 @@
 // @ts-check
 // Runs Cinema as local processes: every service (or the ones named), each line of their logs
 // prefixed with the service's name, all stopped together on Ctrl-C, SIGTERM or `npm run stop`.
-// With --watch (`npm run dev`) each runs from its TypeScript source under `tsx watch`, which
-// restarts it when a file it loads changes: its own source or the kit's.
+// Each runs its bundle, made first when its sources changed (prepare-start.mjs). With --watch
+// (`npm run dev`) each runs from its TypeScript source under `tsx watch`, which restarts it when a
+// file it loads changes: its own source or the kit's.
 import { spawn } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { formatLogLine } from './log-format.mjs'
+import { prepareStart } from './prepare-start.mjs'
 import { waitUntilReady } from './ready.mjs'
 import { PID_DIR, ROOT, systemServices } from './services.mjs'
 
@@ -42,6 +44,10 @@ function print(service, line) {
   const prefix = colour ? `\x1b[${service.colour}m${label}\x1b[0m │` : `${label} │`
   process.stdout.write(`${prefix} ${raw ? line : formatLogLine(line, colour)}\n`)
 }
+
+// Counted from here: what the services take to start, preparation apart (it is seconds only when
+// something changed).
+if (!watch && !(await prepareStart())) process.exit(1)
 
 let stopping = false
 const stopped = new AbortController()
