@@ -56,7 +56,8 @@ export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
   }),
   HASH_QUEUE_MAX_WAIT_MS: Type.Integer({
     minimum: 0,
-    default: 2_000,
+    // 50 people signing up and in at once through 3 replicas on 2 cores wait up to ~2 s for a turn.
+    default: 4_000,
     description:
       'longest expected wait for a password hash; past it sign-ins, sign-ups and password changes get 503 OVERLOADED at once',
   }),
