@@ -1,14 +1,13 @@
 // One service as a process of its own, in a process group of its own that teardown kills whole
-// (SIGKILL), so that a failing test leaves nothing running.
-import { type ChildProcess, spawn } from 'node:child_process'
+// (SIGKILL), as does this process's exit, so that a failing test leaves nothing running.
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT, type Service } from '../../scripts/services.mjs'
-
-// Several services start at once beside other test files: far longer than alone.
-const READY_TIMEOUT_MS = 120_000
+import { notCountedAgainstTimeout } from './file-timeout.js'
+import { spawnGroup, stopGroup } from './processes.js'
 
 export interface ServiceProcess {
   child: ChildProcess
@@ -24,26 +23,27 @@ export async function startServiceProcess(
   service: Service,
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(ROOT, service.entry)], {
+  const child = spawnGroup(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
     cwd: ROOT,
     env: { ...process.env, ...service.env, ...env },
-    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  t.teardown(() => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL')
-    } catch {}
-  })
+  t.teardown(() => stopGroup(child, 'SIGKILL'))
   let output = ''
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (output += chunk))
+  for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk) => (output += chunk))
   const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string)
-  await Promise.race([
-    waitUntilReady(service.readyUrl, { timeoutMs: READY_TIMEOUT_MS }),
-    exited.then((code) => {
-      throw new Error(`${service.name} exited (${code}) while starting:\n${output}`)
-    }),
-  ])
+  // No deadline of its own, as startSystem: a service that cannot start exits by itself, and a
+  // busy machine stretches a start many times over; tap's timeout of the file bounds the rest.
+  const stopped = new AbortController()
+  await notCountedAgainstTimeout(
+    Promise.race([
+      waitUntilReady(service.readyUrl, { timeoutMs: Number.POSITIVE_INFINITY, signal: stopped.signal }),
+      exited.then((code) => {
+        stopped.abort()
+        throw new Error(`${service.name} exited (${code}) while starting:\n${output}`)
+      }),
+    ]),
+  )
   return { child, output: () => output, exited }
 }
 
