@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { carriesPassword, HttpError, items, rateLimitAllowList } from '@cinema/kit'
+import { carriesPassword, HttpError, items, perClientRateLimit } from '@cinema/kit'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -66,7 +66,7 @@ export const hardening = fp(
       global: false,
       max: config.RATE_LIMIT_MAX,
       timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      allowList: rateLimitAllowList(config.RATE_LIMIT_ALLOW),
+      ...perClientRateLimit(config.RATE_LIMIT_ALLOW),
       // The plugin throws what this returns, for the error handler to answer.
       errorResponseBuilder: (_request, context) =>
         new HttpError(429, `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { code: 'RATE_LIMITED' }),

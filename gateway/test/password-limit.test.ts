@@ -46,6 +46,41 @@ t.test('sign-ins and sign-ups: PASSWORD_RATE_LIMIT_MAX per client, then 429 with
   )
 })
 
+t.test('an IPv6 /64 is one client; the allow-list exempts its addresses, not their /64', async (t) => {
+  const users = await stub((_req, res) => json(res, 401, { statusCode: 401, error: 'Unauthorized', message: 'no' }))
+  t.teardown(() => users.close())
+  const gateway = await build(t, gatewayService, {
+    USERS_URL: users.url,
+    PASSWORD_RATE_LIMIT_MAX: '2',
+    RATE_LIMIT_ALLOW: '::1,2001:db8:9::7',
+  })
+  const signIn = (remoteAddress: string) =>
+    gateway.inject({
+      method: 'POST',
+      url: '/auth/token',
+      remoteAddress,
+      headers: { 'x-requested-with': 'cinema' },
+      payload: { username: 'dwight_schrute', password: 'not this one' },
+    })
+  const statuses = async (addresses: string[]) => {
+    const answers = []
+    for (const address of addresses) answers.push((await signIn(address)).statusCode)
+    return answers
+  }
+  t.same(
+    await statuses(['2001:db8:5::1', '2001:db8:5::2', '2001:db8:5:0:ffff::3']),
+    [401, 401, 429],
+    'three addresses of one /64: one budget of two',
+  )
+  t.same(await statuses(['2001:db8:6::1']), [401], 'another /64: its own budget')
+  t.same(
+    await statuses(['::1', '::1', '::1', '2001:db8:9::7', '2001:db8:9::7', '2001:db8:9::7']),
+    [401, 401, 401, 401, 401, 401],
+    'allow-listed addresses: never counted',
+  )
+  t.same(await statuses(['2001:db8:9::8', '2001:db8:9::9', '2001:db8:9::a']), [401, 401, 429], 'their neighbours are')
+})
+
 t.test('with the budget spent, a change or deletion carrying a password is a 429 too (issue 18)', async (t) => {
   const issuer = await TestIssuer.create()
   const users = await stub((req, res) => {

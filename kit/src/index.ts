@@ -46,4 +46,10 @@ export { emptyRecord, ownValue, recordFromEntries } from './records.js'
 export { REPLICA_CLOSING_HEADER, ReplicaPool } from './replica-pool.js'
 export { buildService, loadServiceConfig, runService, type ServiceDefinition } from './service.js'
 export { SERVICES } from './topology.js'
-export { ClientAddressSettings, carriesPassword, rateLimitAllowList, trustedProxies } from './trusted-proxies.js'
+export {
+  ClientAddressSettings,
+  carriesPassword,
+  perClientRateLimit,
+  rateLimitAllowList,
+  trustedProxies,
+} from './trusted-proxies.js'

@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { items } from './config.js'
 
@@ -57,6 +58,23 @@ export const ClientAddressSettings = {
     description:
       'proxies whose X-Forwarded-For is believed: addresses, CIDRs, loopback/linklocal/uniquelocal or host names; empty: none',
   }),
+}
+
+/**
+ * How @fastify/rate-limit tells clients apart: by address, an IPv6 /64 counted as one client (as
+ * the connection limits count them: a host is commonly given a whole /64, and a budget per single
+ * IPv6 address would let it try 2^64 times over); RATE_LIMIT_ALLOW's addresses not counted.
+ */
+export function perClientRateLimit(allowSetting: string): {
+  ipv6Subnet: number
+  allowList: (request: FastifyRequest) => boolean
+} {
+  const allowed = new Set(rateLimitAllowList(allowSetting))
+  return {
+    ipv6Subnet: 64,
+    // Matched on the address: the plugin's own list is matched on its key, the /64 (`::` for ::1).
+    allowList: (request) => allowed.has(request.ip),
+  }
 }
 
 /** RATE_LIMIT_ALLOW's addresses. `none`: an empty value means the default wherever Compose passes settings on. */

@@ -1,4 +1,4 @@
-import { carriesPassword, HttpError, rateLimitAllowList } from '@cinema/kit'
+import { carriesPassword, HttpError, perClientRateLimit } from '@cinema/kit'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -27,7 +27,7 @@ export const passwordBudget = fp(
       global: false,
       max: config.PASSWORD_RATE_LIMIT_MAX,
       timeWindow: config.PASSWORD_RATE_LIMIT_WINDOW_MS,
-      allowList: rateLimitAllowList(config.RATE_LIMIT_ALLOW),
+      ...perClientRateLimit(config.RATE_LIMIT_ALLOW),
     })
     const limit = fastify.createRateLimit()
     // After the body is parsed (whether a PATCH or DELETE carries a password is in it); a callback

@@ -82,6 +82,15 @@ t.test('X-Forwarded-For names the client only when TRUST_PROXY sent it', async (
   t.same(proxied, [401, 401, 401, 401], 'through the trusted proxy: each client its own budget')
 })
 
+t.test('an IPv6 /64 is one client: new addresses in it share its budget', async (t) => {
+  const answers = []
+  for (let index = 0; index <= BUDGET; index++) {
+    answers.push((await signInFrom(`2001:db8:1:2::${index + 1}`, 'oscar_martinez', 'wrong')).statusCode)
+  }
+  t.same(answers, [401, 401, 401, 429], 'a host trying from a fresh address of its /64 each time: one budget')
+  t.equal((await signInFrom('2001:db8:1:3::1', 'oscar_martinez', 'wrong')).statusCode, 401, 'the next /64: its own')
+})
+
 t.test('hashes beyond the bound are refused at once: 503 OVERLOADED with Retry-After', async (t) => {
   // From the exempt address: this is the hashing bound, not the budget.
   const answers = await Promise.all(
