@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import {
   contracts,
+  type Database,
   MAX_TOKEN_TTL_SECONDS,
   type Migration,
   type Queryable,
@@ -30,9 +31,16 @@ const DELETION_DEADLINE_SECONDS = DELETION_MARK_SECONDS / 2
 // Not a user being deleted. Compared with the database's clock, the same for every replica.
 const NOT_BEING_DELETED = `(deleting_since IS NULL OR deleting_since <= now() - make_interval(secs => ${DELETION_MARK_SECONDS}))`
 
+// Any fixed 64-bit key. What could leave no administrator (revoking the role, deleting an account)
+// checks that another one remains and acts in one transaction holding it: two administrators
+// revoking or deleting each other at once on PostgreSQL would otherwise each see the other remain.
+const ADMIN_ROLES_LOCK = 727_274_021
+// Another administrator remains: one not being deleted, other than $1.
+const ANOTHER_ADMIN = `EXISTS (SELECT 1 FROM users AS other WHERE other.role = 'admin' AND other.id <> $1 AND ${NOT_BEING_DELETED})`
+
 /** Users in the users database, in the order they were created. */
 export class UserRepository {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Database) {}
 
   async all(): Promise<contracts.UserCollection> {
     const rows = await this.db.query<contracts.User>(
@@ -86,15 +94,18 @@ export class UserRepository {
     id: string,
     changes: { name?: string; passwordHash?: string; role?: Role },
   ): Promise<contracts.User | undefined> {
-    const [user] = await this.db.query<contracts.User>(
-      `UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash), role = coalesce($4, role)
-       WHERE id = $1
-         AND ($4 IS DISTINCT FROM 'customer' OR role = 'customer'
-              OR EXISTS (SELECT 1 FROM users AS other WHERE other.role = 'admin' AND other.id <> $1))
-       RETURNING ${COLUMNS}`,
-      [id, changes.name ?? null, changes.passwordHash ?? null, changes.role ?? null],
-    )
-    return user
+    const update = (db: Queryable) =>
+      db.query<contracts.User>(
+        `UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash), role = coalesce($4, role)
+         WHERE id = $1 AND ($4 IS DISTINCT FROM 'customer' OR role = 'customer' OR ${ANOTHER_ADMIN})
+         RETURNING ${COLUMNS}`,
+        [id, changes.name ?? null, changes.passwordHash ?? null, changes.role ?? null],
+      )
+    if (changes.role !== 'customer') return (await update(this.db))[0]
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_ROLES_LOCK])
+      return (await update(tx))[0]
+    })
   }
 
   /** Makes administrators of those of `ids` that never set a password of their own (the seeded ones). */
@@ -104,16 +115,6 @@ export class UserRepository {
       [[...ids]],
     )
     return rows.map((row) => row.id)
-  }
-
-  /** Whether `id` is an administrator and no other account is. */
-  async isLastAdmin(id: string): Promise<boolean> {
-    const [row] = await this.db.query<{ last: boolean }>(
-      `SELECT role = 'admin' AND NOT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND id <> $1) AS last
-       FROM users WHERE id = $1`,
-      [id],
-    )
-    return row?.last === true
   }
 
   /** The stored role of each of `ids` that exists. */
@@ -127,15 +128,25 @@ export class UserRepository {
   /**
    * Marks the user as being deleted, before the deletion asks whether they have bookings: from now
    * on they read as absent, so a booking checked after this is refused. The deletion's id, to
-   * complete or abandon it with; undefined when there is no such user, or one being deleted.
+   * complete or abandon it with; `last admin` when the user is the last administrator (one being
+   * deleted no longer counts); undefined when there is no such user, or one being deleted.
    */
-  async beginDeletion(id: string): Promise<string | undefined> {
+  async beginDeletion(id: string): Promise<string | 'last admin' | undefined> {
     const deletionId = randomUUID()
-    const marked = await this.db.query(
-      `UPDATE users SET deleting_since = now(), deletion_id = $2 WHERE id = $1 AND ${NOT_BEING_DELETED} RETURNING id`,
-      [id, deletionId],
-    )
-    return marked.length === 1 ? deletionId : undefined
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [ADMIN_ROLES_LOCK])
+      const [user] = await tx.query<{ marked: boolean }>(
+        `WITH marked AS (
+           UPDATE users SET deleting_since = now(), deletion_id = $2
+           WHERE id = $1 AND ${NOT_BEING_DELETED} AND (role <> 'admin' OR ${ANOTHER_ADMIN})
+           RETURNING id
+         )
+         SELECT EXISTS (SELECT 1 FROM marked) AS marked FROM users WHERE id = $1 AND ${NOT_BEING_DELETED}`,
+        [id, deletionId],
+      )
+      if (!user) return undefined
+      return user.marked ? deletionId : 'last admin'
+    })
   }
 
   /** Takes this deletion's mark off (the user stays); a later deletion's mark is left alone. */

@@ -84,5 +84,47 @@ t.test('user repository', (t) =>
       )
       t.equal(results.filter(Boolean).length, 1)
     })
+
+    t.test('two administrators revoking or deleting each other at once: one of them remains', async (t) => {
+      const ROUNDS = 20
+      const adminsNow = async () =>
+        (await db.query<{ id: string }>("SELECT id FROM users WHERE role = 'admin'")).map((row) => row.id)
+      const outcomes = { revokedBoth: 0, deletedBoth: 0 }
+      for (let round = 0; round < ROUNDS; round++) {
+        const [first, second] = [`admin_a_${round}`, `admin_b_${round}`]
+        await users.create(first, 'A', HASH)
+        await users.create(second, 'B', HASH)
+        // Exactly these two are administrators.
+        await db.query(`UPDATE users SET role = CASE WHEN id IN ($1, $2) THEN 'admin' ELSE 'customer' END`, [
+          first,
+          second,
+        ])
+        // One revokes the second's role while the other deletes the first's account, at once.
+        const [revoked, deletion] = await Promise.all([
+          users.update(second, { role: 'customer' }),
+          users.beginDeletion(first),
+        ])
+        const deleting = deletion !== undefined && deletion !== 'last admin'
+        if (revoked && deleting) outcomes.deletedBoth++
+        if (deleting) await users.remove(first, deletion)
+        t.equal((await adminsNow()).length, 1, `deletion round ${round + 1}: exactly one administrator remains`)
+      }
+      for (let round = 0; round < ROUNDS; round++) {
+        const [first, second] = [`revoker_a_${round}`, `revoker_b_${round}`]
+        await users.create(first, 'A', HASH)
+        await users.create(second, 'B', HASH)
+        await db.query(`UPDATE users SET role = CASE WHEN id IN ($1, $2) THEN 'admin' ELSE 'customer' END`, [
+          first,
+          second,
+        ])
+        const results = await Promise.all([
+          users.update(first, { role: 'customer' }),
+          users.update(second, { role: 'customer' }),
+        ])
+        if (results.every(Boolean)) outcomes.revokedBoth++
+        t.equal((await adminsNow()).length, 1, `revocation round ${round + 1}: exactly one administrator remains`)
+      }
+      t.same(outcomes, { revokedBoth: 0, deletedBoth: 0 }, `${ROUNDS} rounds of each race: never both`)
+    })
   }),
 )

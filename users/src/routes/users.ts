@@ -296,16 +296,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ bookings: PeerClient; accou
           code: 'ADMIN_LISTED',
         })
       }
-      if (await fastify.users.isLastAdmin(username)) {
-        throw new HttpError(409, `${username} is the last admin; grant the role to someone else first`, {
-          code: 'LAST_ADMIN',
-        })
-      }
       // Marked before the bookings are asked for (docs/architecture.md, "Deleting a user while they
       // book"): a booking written before the question is in the answer; one written after checks
       // the user afterwards, finds them marked, and is withdrawn. A user being deleted reads as absent.
       const deletionId = await fastify.users.beginDeletion(username)
       if (!deletionId) throw new HttpError(404, `user ${username} not found`, { code: 'USER_NOT_FOUND' })
+      if (deletionId === 'last admin') {
+        throw new HttpError(409, `${username} is the last admin; grant the role to someone else first`, {
+          code: 'LAST_ADMIN',
+        })
+      }
       let booked: contracts.UserBookings | undefined
       try {
         booked = await bookings
