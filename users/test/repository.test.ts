@@ -90,15 +90,18 @@ t.test('user repository', (t) =>
       const adminsNow = async () =>
         (await db.query<{ id: string }>("SELECT id FROM users WHERE role = 'admin'")).map((row) => row.id)
       const outcomes = { revokedBoth: 0, deletedBoth: 0 }
-      for (let round = 0; round < ROUNDS; round++) {
-        const [first, second] = [`admin_a_${round}`, `admin_b_${round}`]
+      /** Two new accounts, and they alone administrators. */
+      const onlyAdmins = async (first: string, second: string) => {
         await users.create(first, 'A', HASH)
         await users.create(second, 'B', HASH)
-        // Exactly these two are administrators.
         await db.query(`UPDATE users SET role = CASE WHEN id IN ($1, $2) THEN 'admin' ELSE 'customer' END`, [
           first,
           second,
         ])
+        return [first, second] as const
+      }
+      for (let round = 0; round < ROUNDS; round++) {
+        const [first, second] = await onlyAdmins(`admin_a_${round}`, `admin_b_${round}`)
         // One revokes the second's role while the other deletes the first's account, at once.
         const [revoked, deletion] = await Promise.all([
           users.update(second, { role: 'customer' }),
@@ -110,13 +113,7 @@ t.test('user repository', (t) =>
         t.equal((await adminsNow()).length, 1, `deletion round ${round + 1}: exactly one administrator remains`)
       }
       for (let round = 0; round < ROUNDS; round++) {
-        const [first, second] = [`revoker_a_${round}`, `revoker_b_${round}`]
-        await users.create(first, 'A', HASH)
-        await users.create(second, 'B', HASH)
-        await db.query(`UPDATE users SET role = CASE WHEN id IN ($1, $2) THEN 'admin' ELSE 'customer' END`, [
-          first,
-          second,
-        ])
+        const [first, second] = await onlyAdmins(`revoker_a_${round}`, `revoker_b_${round}`)
         const results = await Promise.all([
           users.update(first, { role: 'customer' }),
           users.update(second, { role: 'customer' }),
