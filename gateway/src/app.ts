@@ -1,8 +1,8 @@
 import {
+  allowListed,
   indexRoute,
   items,
   RemoteKeySet,
-  rateLimitAllowList,
   type ServiceDefinition,
   TokenVerifier,
   trustedProxies,
@@ -26,9 +26,9 @@ export const gatewayService: ServiceDefinition<GatewayConfig> = {
   // Its proxies (the UI's nginx or Node server) bring every visitor through one address, and count
   // each visitor's connections themselves; so do load tests from the rate limit's allow-list.
   connectionLimitExempt: (config) => {
-    const allowed = new Set(rateLimitAllowList(config.RATE_LIMIT_ALLOW))
+    const allowed = allowListed(config.RATE_LIMIT_ALLOW)
     const trusted = trustedProxies(items(config.TRUST_PROXY))
-    return (address) => allowed.has(address) || (trusted !== false && trusted(address, 0))
+    return (address) => allowed(address) || (trusted !== false && trusted(address, 0))
   },
   metricsServer: (config) => ({ host: config.METRICS_HOST, port: config.METRICS_PORT }),
   app: async (fastify, { config }) => {

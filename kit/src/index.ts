@@ -47,9 +47,9 @@ export { REPLICA_CLOSING_HEADER, ReplicaPool } from './replica-pool.js'
 export { buildService, loadServiceConfig, runService, type ServiceDefinition } from './service.js'
 export { SERVICES } from './topology.js'
 export {
+  allowListed,
   ClientAddressSettings,
   carriesPassword,
   perClientRateLimit,
-  rateLimitAllowList,
   trustedProxies,
 } from './trusted-proxies.js'

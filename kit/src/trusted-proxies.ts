@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises'
-import { isIP } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
@@ -69,17 +69,29 @@ export function perClientRateLimit(allowSetting: string): {
   ipv6Subnet: number
   allowList: (request: FastifyRequest) => boolean
 } {
-  const allowed = new Set(rateLimitAllowList(allowSetting))
-  return {
-    ipv6Subnet: 64,
-    // Matched on the address: the plugin's own list is matched on its key, the /64 (`::` for ::1).
-    allowList: (request) => allowed.has(request.ip),
-  }
+  const allowed = allowListed(allowSetting)
+  // Matched on the address: the plugin's own list is matched on its key, the /64 (`::` for ::1).
+  return { ipv6Subnet: 64, allowList: (request) => allowed(request.ip) }
 }
 
-/** RATE_LIMIT_ALLOW's addresses. `none`: an empty value means the default wherever Compose passes settings on. */
-export function rateLimitAllowList(setting: string): string[] {
-  return setting === 'none' ? [] : items(setting)
+/**
+ * Whether an address is one of RATE_LIMIT_ALLOW's, however it is written: IPv4-mapped (a
+ * dual-stack listener's `::ffff:10.0.0.5`), upper case or expanded IPv6 alike. `none`: nobody (an
+ * empty value means the default wherever Compose passes settings on). An entry that is not an IP
+ * address stops the start, naming it.
+ */
+export function allowListed(setting: string): (address: string) => boolean {
+  const entries = setting === 'none' ? [] : items(setting)
+  const list = new BlockList()
+  for (const entry of entries) {
+    const family = isIP(entry)
+    if (family === 0) throw new Error(`RATE_LIMIT_ALLOW: ${entry} is not an IP address`)
+    list.addAddress(entry, family === 6 ? 'ipv6' : 'ipv4')
+  }
+  return (address) => {
+    const family = isIP(address)
+    return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4')
+  }
 }
 
 /**

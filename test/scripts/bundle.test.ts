@@ -21,15 +21,19 @@ import { ROOT, systemServices } from '../../scripts/services.mjs'
 import { freePort } from '../helpers/ports.js'
 import { spawnGroup, stopGroup } from '../helpers/processes.js'
 
-t.test('the launcher runs every service from its bundle, up to date after the build', async (t) => {
+t.test('the launcher runs every service from its bundle', async (t) => {
   for (const service of systemServices()) {
     t.match(service.entry, /^[a-z]+\/dist\/server\.bundle\.js$/, `${service.name} runs its bundle`)
     t.ok(existsSync(join(ROOT, service.entry)), `${service.name}: ${service.entry} built`)
   }
-  t.notOk(stale(SERVICE_BUNDLES), 'nothing changed since `npm run build` bundled them')
+  t.same(
+    SERVICE_BUNDLES.map((bundle) => bundle.source),
+    systemServices().map((service) => service.source),
+    'each made from the source `npm run dev` runs',
+  )
 })
 
-/** Every file under `root` as if written a minute ago, so that what a test writes next is newer than the bundle. */
+/** Every file under `root` as if written a minute ago: what a test writes next is newer than any build. */
 function backdate(root: string) {
   const minuteAgo = new Date(Date.now() - 60_000)
   for (const entry of readdirSync(root, { recursive: true, withFileTypes: true }))
@@ -40,12 +44,20 @@ t.test('a bundle is rebuilt when, and only when, a file it was made from changed
   const root = mkdtempSync(join(tmpdir(), 'cinema-bundle-'))
   t.teardown(() => rmSync(root, { recursive: true, force: true }))
   mkdirSync(join(root, 'src'))
+  writeFileSync(join(root, 'package.json'), '{"type":"module"}')
   writeFileSync(join(root, 'package-lock.json'), '{}')
+  writeFileSync(join(root, 'tsconfig.json'), '{}')
   writeFileSync(join(root, 'src', 'server.ts'), "import { greeting } from './greeting.js'\nconsole.log(greeting)\n")
   const greeting = join(root, 'src', 'greeting.ts')
   writeFileSync(greeting, "export const greeting: string = 'hello'\n")
+  backdate(root)
   const bundles = [{ source: 'src/server.ts', entry: 'dist/server.bundle.js' }]
   const run = () => execFileSync(process.execPath, [join(root, 'dist', 'server.bundle.js')], { encoding: 'utf8' })
+  const record = () =>
+    JSON.parse(readFileSync(join(root, 'node_modules', '.cache', 'cinema', 'bundles.json'), 'utf8')) as {
+      startedAt: number
+      inputs: string[]
+    }
 
   t.ok(stale(bundles, root), 'never built: stale')
   t.ok(await bundleServices(bundles, root), 'built')
@@ -53,26 +65,49 @@ t.test('a bundle is rebuilt when, and only when, a file it was made from changed
   t.notOk(stale(bundles, root), 'up to date once built')
   t.notOk(await bundleServices(bundles, root), 'not rebuilt when nothing changed')
 
-  backdate(root)
   writeFileSync(greeting, "export const greeting: string = 'bonjour'\n")
   t.ok(stale(bundles, root), 'an imported file changed: stale')
   t.ok(await bundleServices(bundles, root), 'rebuilt')
   t.equal(run(), 'bonjour\n', 'with the change')
+  backdate(root)
   t.notOk(stale(bundles, root), 'up to date once rebuilt')
 
-  backdate(root)
-  writeFileSync(join(root, 'package-lock.json'), '{"lockfileVersion":3}')
-  t.ok(stale(bundles, root), 'the lockfile changed (a dependency may have): stale')
+  // Changed while the build ran: after it began, before the bundle was written.
+  const duringBuild = new Date(record().startedAt + 5)
+  utimesSync(greeting, duringBuild, duringBuild)
+  t.ok(stale(bundles, root), 'a file changed while its bundle was being built: stale')
+
+  for (const settings of ['package-lock.json', 'package.json', 'tsconfig.json']) {
+    await bundleServices(bundles, root)
+    backdate(root)
+    t.notOk(stale(bundles, root), `up to date before ${settings} changes`)
+    writeFileSync(join(root, settings), settings === 'package.json' ? '{"type":"module","name":"x"}' : '{ }')
+    t.ok(stale(bundles, root), `${settings} changed (how sources resolve or compile may have): stale`)
+  }
   await bundleServices(bundles, root)
   rmSync(join(root, 'dist', 'server.bundle.js'))
   t.ok(stale(bundles, root), 'a bundle deleted: stale')
-  await bundleServices(bundles, root)
-  t.notOk(stale(bundles, root))
+  rmSync(join(root, 'tsconfig.json'))
+  t.ok(stale(bundles, root), 'a file it was made from deleted: stale')
   t.ok(
     stale([...bundles, { source: 'src/greeting.ts', entry: 'dist/greeting.bundle.js' }], root),
     'another set of bundles: stale',
   )
-  t.match(readFileSync(join(root, 'node_modules', '.cache', 'cinema', 'bundles.json'), 'utf8'), 'src/greeting.ts')
+
+  // Two builds at once (two launchers): each writes whole files, and leaves nothing half-written.
+  writeFileSync(join(root, 'tsconfig.json'), '{}')
+  await Promise.all([bundleServices(bundles, root), bundleServices(bundles, root)])
+  t.equal(run(), 'bonjour\n', 'the bundle works')
+  t.same(
+    readdirSync(join(root, 'dist')).filter((name) => name.endsWith('.partial')),
+    [],
+    'no partial file left',
+  )
+  const inputs = record().inputs
+  t.ok(
+    ['src/server.ts', 'src/greeting.ts', 'package.json', 'tsconfig.json'].every((input) => inputs.includes(input)),
+    `what it was made from is recorded: ${inputs.join(', ')}`,
+  )
 })
 
 /** CPU time (user + system, ms) `entry` takes from its start until it is ready, on a port of its own. */

@@ -1,6 +1,6 @@
 // `npm run dev` (scripts/start.mjs --watch): a service runs from its TypeScript source and starts
 // again by itself when its source or the kit's changes.
-import { utimesSync } from 'node:fs'
+import { statSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { ROOT, systemServices } from '../../scripts/services.mjs'
@@ -53,12 +53,15 @@ t.test('npm run dev: movies restarts when the kit or its own source changes', as
   t.match(output, /movies +│ .*Server listening/, 'started from its source')
   t.equal((await fetch(`${movies?.url}/movies`)).status, 200)
 
-  // A new modification time is all tsx watches for: the files stay as they are.
+  // A new modification time is all tsx watches for: the files stay as they are, and get their
+  // times back afterwards (to `npm start`'s bundles, a newer time is a change to rebuild for).
   const now = new Date()
   for (const [file, times] of [
     ['kit/src/errors.ts', 2],
     ['movies/src/routes/movies.ts', 3],
   ] as const) {
+    const { atime, mtime } = statSync(join(ROOT, file))
+    t.teardown(() => utimesSync(join(ROOT, file), atime, mtime))
     utimesSync(join(ROOT, file), now, now)
     await waitFor(new RegExp(`\\[tsx\\] change in \\./${file.replaceAll('.', '\\.')}`, 'g'), 1)
     await waitFor(LISTENING, times)

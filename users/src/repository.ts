@@ -34,6 +34,8 @@ const NOT_BEING_DELETED = `(deleting_since IS NULL OR deleting_since <= now() - 
 // Any fixed 64-bit key. What could leave no administrator (revoking the role, deleting an account)
 // checks that another one remains and acts in one transaction holding it: two administrators
 // revoking or deleting each other at once on PostgreSQL would otherwise each see the other remain.
+// (Under READ COMMITTED, PostgreSQL's default: the statement after the lock sees what the previous
+// holder committed.)
 const ADMIN_ROLES_LOCK = 727_274_021
 // Another administrator remains: one not being deleted, other than $1.
 const ANOTHER_ADMIN = `EXISTS (SELECT 1 FROM users AS other WHERE other.role = 'admin' AND other.id <> $1 AND ${NOT_BEING_DELETED})`
