@@ -10,6 +10,7 @@ import { waitUntilReady } from '../../scripts/ready.mjs'
 import { ROOT } from '../../scripts/services.mjs'
 import { eventually } from '../helpers/eventually.js'
 import { freePort } from '../helpers/ports.js'
+import { uninstrumented } from '../helpers/processes.js'
 import { json, stub } from '../helpers/servers.js'
 
 const SLOW_MS = 1_000
@@ -33,7 +34,7 @@ t.test('graceful shutdown of a service process', async (t) => {
   t.teardown(() => slowMovies.close())
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const gateway = spawn(process.execPath, [join(ROOT, 'gateway/dist/server.js')], {
+  const gateway = spawn(...uninstrumented(process.execPath, [join(ROOT, 'gateway/dist/server.js')]), {
     // A metrics port of its own too: the default (9464) may be taken by a system running beside it.
     env: {
       ...process.env,

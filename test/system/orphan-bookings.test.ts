@@ -5,7 +5,7 @@
 // user must exist. On PGlite, on PostgreSQL (with private reads: the peer calls carry the caller's
 // token), and with three processes each of users and bookings on one PostgreSQL, each replica's
 // peer another replica's, every request to a random one.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -14,6 +14,7 @@ import { ROOT, type Service } from '../../scripts/services.mjs'
 import { runRaces } from '../helpers/orphan-races.js'
 import { freePort } from '../helpers/ports.js'
 import { startPostgres } from '../helpers/postgres.js'
+import { spawnGroup } from '../helpers/processes.js'
 import { startSystem } from '../helpers/system.js'
 
 // Two system starts and 600 races with ~120 password hashes: minutes on a machine busy with others.
@@ -23,7 +24,7 @@ const REPLICAS = 3
 
 /** A process of `service` (one replica more), on `port`, with `env` over its own; stopped in teardown. */
 async function startReplica(t: Test, service: Service, port: number, env: Record<string, string>): Promise<void> {
-  const child: ChildProcess = spawn(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
+  const child: ChildProcess = spawnGroup(process.execPath, [...service.nodeOptions, join(ROOT, service.entry)], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...service.env, PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

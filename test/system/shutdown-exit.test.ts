@@ -1,7 +1,8 @@
 // Every server exits within SHUTDOWN_GRACE_MS + 1 s of SIGTERM while its clients hold an idle
 // keep-alive connection, a request whose body never comes and (gateway, ui) a request its peer
 // never answers: at the end of the grace period what is still open is cut and the close ends, the
-// database closed, exit 0 (1 when a peer's request still holds it, a moment later).
+// database closed, exit 0 (1 when a peer's request still holds it, a moment later). On a machine
+// so busy that timers run late, the lag this process measures meanwhile is allowed on top.
 
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
@@ -66,8 +67,8 @@ t.test('every server exits within the grace period + 1 s of SIGTERM, whatever it
       })
 
       const deadline = GRACE_MS + EXIT_ALLOWANCE_MS
-      const took = await exitAfterSigterm(server, deadline + 5_000)
-      t.ok(took !== undefined && took <= deadline, `exited ${took ?? 'not'} ms after SIGTERM, within ${deadline} ms`)
+      const exit = await exitAfterSigterm(server, deadline)
+      t.ok(exit.took !== undefined && exit.took <= exit.allowedMs, exit.describe())
       if (!unanswered) {
         t.equal(await server.exited, 0, 'exit 0: the close ended once the connections were cut')
         t.match(server.output(), /"msg":"stopped"/)

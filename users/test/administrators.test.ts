@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { bearer, DEMO_ENV, signInTo } from '../../test/helpers/auth.js'
+import { uninstrumented } from '../../test/helpers/processes.js'
 import {
   BOOKINGS_URL,
   BOOTSTRAP_PASSWORD,
@@ -26,7 +27,7 @@ async function startProcess(t: Test, env: Record<string, string>) {
   // A start that is not refused ends at the held port instead of listening on.
   const port = String((blocker.address() as AddressInfo).port)
   const entry = fileURLToPath(new URL('../dist/server.js', import.meta.url))
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(...uninstrumented(process.execPath, [entry]), {
     env: { ...process.env, LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: port, BOOKINGS_URL, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
