@@ -56,8 +56,9 @@ export const UsersConfig = serviceConfigSchema(SERVICES.users.port, {
   }),
   HASH_QUEUE_MAX_WAIT_MS: Type.Integer({
     minimum: 0,
-    // 50 people signing up and in at once through 3 replicas on 2 cores wait up to ~2 s for a turn.
-    default: 4_000,
+    // 50 people signing up and in at once through 3 replicas on 2 cores (Compose) are all in after
+    // ~5.5 s; past this, a 503 at once, never the 10 s after which the gateway answers 504.
+    default: 8_000,
     description:
       'longest expected wait for a password hash; past it sign-ins, sign-ups and password changes get 503 OVERLOADED at once',
   }),
