@@ -305,6 +305,13 @@ t.test('--scale movies=4: the new replica gets calls within 10 s of turning heal
     while (!stop) await request(`${GATEWAY}/movies/${CREED}`).catch(() => undefined)
   })()
   try {
+    // The replicas killed above are starting again on a busy machine, and a healthcheck may have
+    // failed meanwhile: `up --wait` gives up at the first unhealthy container, so the scaling
+    // starts once every container is healthy again, and judges the new replica alone.
+    const healthyBy = Date.now() + 120_000
+    while ((await containers()).some((container) => container.Health !== 'healthy') && Date.now() < healthyBy) {
+      await sleep(1_000)
+    }
     await composeOk(['up', '--detach', '--wait', '--no-recreate', '--scale', 'movies=4'], 5 * 60_000)
     const added = (await replicasOf('movies')).filter((replica) => !known.has(replica.ID))
     t.equal(added.length >= 1, true, `a new replica: ${added.map((replica) => replica.Name).join(', ')}`)
