@@ -305,11 +305,12 @@ t.test('--scale movies=4: the new replica gets calls within 10 s of turning heal
     while (!stop) await request(`${GATEWAY}/movies/${CREED}`).catch(() => undefined)
   })()
   try {
-    // The replicas killed above are starting again on a busy machine, and a healthcheck may have
-    // failed meanwhile: `up --wait` gives up at the first unhealthy container, so the scaling
-    // starts once every container is healthy again, and judges the new replica alone.
+    // A healthcheck may have failed on the busy machine after the kill above: `up --wait` gives up
+    // at the first unhealthy container, so the scaling starts once every running one is healthy
+    // (the killed ones are not running: `up` starts them again).
     const healthyBy = Date.now() + 120_000
-    while ((await containers()).some((container) => container.Health !== 'healthy') && Date.now() < healthyBy) {
+    const running = async () => (await containers()).filter((container) => container.State === 'running')
+    while ((await running()).some((container) => container.Health !== 'healthy') && Date.now() < healthyBy) {
       await sleep(1_000)
     }
     await composeOk(['up', '--detach', '--wait', '--no-recreate', '--scale', 'movies=4'], 5 * 60_000)
